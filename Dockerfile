@@ -48,7 +48,8 @@ ARG REVISION=""
 LABEL org.opencontainers.image.title="quota-exporter" \
       org.opencontainers.image.description="Prometheus exporter for SaaS quotas: storage capacity, seats and licences, expiry dates" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
 
 COPY --from=build /out/quota-exporter /usr/local/bin/quota-exporter
 
