@@ -1,0 +1,527 @@
+//! Configuration: loading (YAML or TOML, plus environment overrides), defaults, validation and
+//! secret references.
+//!
+//! The file has a `defaults` section and one section per vendor, each a list of accounts. The
+//! keys every account shares (name and schedule) are read here; the rest of an account's keys
+//! belong to its vendor, which parses them with `deny_unknown_fields`. Every problem found is
+//! reported at once, each naming its path, so one `--config.check` run shows them all.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+
+use crate::vendors::{self, Account, VendorDef};
+
+/// Prefix of environment variables that override config keys, e.g.
+/// `QUOTA_EXPORTER__DEFAULTS__INTERVAL=1h`.
+pub const ENV_PREFIX: &str = "QUOTA_EXPORTER";
+
+/// A validated configuration.
+pub struct Config {
+    pub defaults: Defaults,
+    pub accounts: Vec<AccountConfig>,
+    /// Things worth a log line that do not stop the exporter (inline secrets, a WeDrive interval
+    /// that may exhaust the free API quota…).
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config").field("defaults", &self.defaults).field("accounts", &self.accounts).finish()
+    }
+}
+
+/// One account, ready to poll.
+pub struct AccountConfig {
+    pub vendor: &'static VendorDef,
+    pub name: String,
+    pub schedule: Schedule,
+    pub client: Arc<dyn Account>,
+}
+
+impl fmt::Debug for AccountConfig {
+    // The client is deliberately left out: `describe()` is its secret-free form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("vendor", &self.vendor.name)
+            .field("name", &self.name)
+            .field("schedule", &self.schedule)
+            .field("client", &self.client.describe())
+            .finish()
+    }
+}
+
+/// Settings that apply to every account unless the account overrides them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Poll interval. When unset, each vendor's own default applies (WeDrive: 2h, see vendors).
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// Time limit of one poll attempt (all of its calls).
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How long the last good data is served after polls start failing. Unset: 3 × interval.
+    #[serde(default, with = "humantime_serde")]
+    pub max_staleness: Option<Duration>,
+    /// Extra attempts after a retryable failure, within one poll.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// First retry delay; doubles on each further retry (with jitter), capped at 1 minute.
+    #[serde(default = "default_retry_backoff", with = "humantime_serde")]
+    pub retry_backoff: Duration,
+    /// First polls are spread at random over this long after start, so many accounts do not all
+    /// call their vendor in the same second.
+    #[serde(default = "default_startup_spread", with = "humantime_serde")]
+    pub startup_spread: Duration,
+    /// Random variation of each interval, as a fraction of it (0.1 = ±10%).
+    #[serde(default = "default_jitter")]
+    pub jitter: f64,
+    /// Polls of one vendor running at the same time, across all its accounts.
+    #[serde(default = "default_max_concurrent_polls")]
+    pub max_concurrent_polls: usize,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+fn default_retries() -> u32 {
+    2
+}
+fn default_retry_backoff() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_startup_spread() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_jitter() -> f64 {
+    0.1
+}
+fn default_max_concurrent_polls() -> usize {
+    8
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            interval: None,
+            timeout: default_timeout(),
+            max_staleness: None,
+            retries: default_retries(),
+            retry_backoff: default_retry_backoff(),
+            startup_spread: default_startup_spread(),
+            jitter: default_jitter(),
+            max_concurrent_polls: default_max_concurrent_polls(),
+        }
+    }
+}
+
+/// When and how patiently one account is polled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub max_staleness: Duration,
+    pub retries: u32,
+    pub retry_backoff: Duration,
+}
+
+/// The keys every account has, whatever its vendor.
+#[derive(Deserialize)]
+struct CommonKeys {
+    name: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    max_staleness: Option<Duration>,
+    retries: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    retry_backoff: Option<Duration>,
+}
+
+const COMMON_KEYS: [&str; 6] = ["name", "interval", "timeout", "max_staleness", "retries", "retry_backoff"];
+
+/// A problem with one key. `field` is relative to what was being parsed; callers prefix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Every problem found in a config. Displays one per line.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(p)?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigError {
+    fn one(problem: impl Into<String>) -> Self {
+        Self { problems: vec![problem.into()] }
+    }
+}
+
+/// Handed to a vendor's parser: resolves secrets and collects warnings for the account.
+pub struct ParseContext {
+    pub account: String,
+    warnings: Vec<String>,
+}
+
+impl ParseContext {
+    pub fn new(account: impl Into<String>) -> Self {
+        Self { account: account.into(), warnings: Vec::new() }
+    }
+
+    /// Resolves a secret reference now, so a missing variable or file is a config error.
+    pub fn secret(&mut self, field: &str, secret: &SecretRef) -> Result<SecretString, FieldError> {
+        if matches!(secret, SecretRef::Inline(_)) {
+            self.warnings.push(format!(
+                "{field}: secret written inline in the config file; prefer {{ env: NAME }} or {{ file: PATH }}"
+            ));
+        }
+        secret.resolve().map_err(|m| FieldError::new(field, m))
+    }
+
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(message.into());
+    }
+
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+/// Where a secret comes from. Written in config as `{ env: NAME }`, `{ file: PATH }`, or (with a
+/// warning) an inline string.
+#[derive(Clone, PartialEq)]
+pub enum SecretRef {
+    Env(String),
+    File(PathBuf),
+    Inline(String),
+}
+
+impl fmt::Debug for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRef::Env(name) => write!(f, "env:{name}"),
+            SecretRef::File(path) => write!(f, "file:{}", path.display()),
+            SecretRef::Inline(_) => f.write_str("inline:<redacted>"),
+        }
+    }
+}
+
+impl SecretRef {
+    /// Reads the secret. Errors name the variable or file, never the value.
+    pub fn resolve(&self) -> Result<SecretString, String> {
+        let value = match self {
+            SecretRef::Env(name) => std::env::var(name).map_err(|e| match e {
+                std::env::VarError::NotPresent => format!("environment variable {name} is not set"),
+                std::env::VarError::NotUnicode(_) => format!("environment variable {name} is not valid UTF-8"),
+            })?,
+            SecretRef::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?,
+            SecretRef::Inline(value) => value.clone(),
+        };
+        // Files and env vars written by tools often end in a newline that is not part of the secret.
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(match self {
+                SecretRef::Env(name) => format!("environment variable {name} is empty"),
+                SecretRef::File(path) => format!("secret file {} is empty", path.display()),
+                SecretRef::Inline(_) => "secret is empty".to_owned(),
+            });
+        }
+        Ok(SecretString::from(value.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Reference {
+            env: Option<String>,
+            file: Option<PathBuf>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Inline(String),
+            Reference(Reference),
+        }
+        let expected = "a secret reference: { env: NAME }, { file: PATH } or a string";
+        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(format!("expected {expected}")))? {
+            Raw::Inline(s) => Ok(SecretRef::Inline(s)),
+            Raw::Reference(Reference { env: Some(name), file: None }) => Ok(SecretRef::Env(name)),
+            Raw::Reference(Reference { env: None, file: Some(path) }) => Ok(SecretRef::File(path)),
+            Raw::Reference(_) => Err(serde::de::Error::custom(format!("expected exactly one of env or file in {expected}"))),
+        }
+    }
+}
+
+/// The source a config is read from.
+pub enum Source<'a> {
+    File(&'a Path),
+    Text { text: &'a str, format: config::FileFormat },
+}
+
+impl Config {
+    /// Loads a config file (format from its extension: .yml/.yaml or .toml), applies environment
+    /// overrides (`QUOTA_EXPORTER__SECTION__KEY`), and validates it.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::from_source(Source::File(path))
+    }
+
+    /// Parses config text (used by `--demo` and tests).
+    pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
+        Self::from_source(Source::Text { text, format: config::FileFormat::Yaml })
+    }
+
+    pub fn from_source(source: Source<'_>) -> Result<Config, ConfigError> {
+        let builder = config::Config::builder();
+        let builder = match source {
+            Source::File(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::one(format!("config file {} does not exist", path.display())));
+                }
+                builder.add_source(config::File::from(path).required(true))
+            }
+            Source::Text { text, format } => builder.add_source(config::File::from_str(text, format)),
+        };
+        let loaded = builder
+            .add_source(config::Environment::with_prefix(ENV_PREFIX).prefix_separator("__").separator("__").try_parsing(true))
+            .build()
+            .map_err(|e| ConfigError::one(format!("cannot read config: {e}")))?;
+        let value: serde_json::Value =
+            loaded.try_deserialize().map_err(|e| ConfigError::one(format!("cannot read config: {e}")))?;
+        Self::from_value(value)
+    }
+
+    /// Validates an already-parsed config tree.
+    pub fn from_value(value: serde_json::Value) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let mut warnings = Vec::new();
+        let top = match value {
+            serde_json::Value::Object(map) => map,
+            serde_json::Value::Null => Default::default(),
+            other => return Err(ConfigError::one(format!("config must be a mapping of sections, found {}", kind_of(&other)))),
+        };
+
+        let defaults = match top.get("defaults") {
+            None | Some(serde_json::Value::Null) => Defaults::default(),
+            Some(v) => match serde_path_to_error::deserialize::<_, Defaults>(v.clone()) {
+                Ok(d) => d,
+                Err(e) => {
+                    problems.push(format!("defaults.{}: {}", e.path(), e.inner()).replace("defaults..:", "defaults:"));
+                    Defaults::default()
+                }
+            },
+        };
+        check_defaults(&defaults, &mut problems);
+
+        let mut accounts = Vec::new();
+        for (key, section) in &top {
+            if key == "defaults" {
+                continue;
+            }
+            let Some(vendor) = vendors::by_name(key) else {
+                let known: Vec<_> = std::iter::once("defaults").chain(vendors::VENDORS.iter().map(|v| v.name)).collect();
+                problems.push(format!("{key}: unknown section (expected one of: {})", known.join(", ")));
+                continue;
+            };
+            let items = match section {
+                serde_json::Value::Array(items) => items.clone(),
+                serde_json::Value::Null => Vec::new(),
+                other => {
+                    problems.push(format!("{key}: expected a list of accounts, found {}", kind_of(other)));
+                    continue;
+                }
+            };
+            for (i, item) in items.into_iter().enumerate() {
+                let path = format!("{key}[{i}]");
+                match parse_account(vendor, item, &defaults, &path) {
+                    Ok((account, w)) => {
+                        warnings.extend(w.into_iter().map(|w| format!("{path} ({}): {w}", account.name)));
+                        accounts.push(account);
+                    }
+                    Err(errors) => problems.extend(errors),
+                }
+            }
+        }
+
+        // Names identify accounts in labels: unique within a vendor.
+        for (i, a) in accounts.iter().enumerate() {
+            if accounts[..i].iter().any(|b| b.vendor.name == a.vendor.name && b.name == a.name) {
+                problems.push(format!("{}: account name {:?} is used more than once", a.vendor.name, a.name));
+            }
+        }
+
+        if problems.is_empty() {
+            Ok(Config { defaults, accounts, warnings })
+        } else {
+            problems.dedup();
+            Err(ConfigError { problems })
+        }
+    }
+}
+
+fn check_defaults(d: &Defaults, problems: &mut Vec<String>) {
+    if !(0.0..=0.5).contains(&d.jitter) {
+        problems.push(format!("defaults.jitter: must be between 0 and 0.5, found {}", d.jitter));
+    }
+    if d.max_concurrent_polls == 0 {
+        problems.push("defaults.max_concurrent_polls: must be at least 1".to_owned());
+    }
+}
+
+fn parse_account(
+    vendor: &'static VendorDef,
+    item: serde_json::Value,
+    defaults: &Defaults,
+    path: &str,
+) -> Result<(AccountConfig, Vec<String>), Vec<String>> {
+    let serde_json::Value::Object(mut map) = item else {
+        return Err(vec![format!("{path}: expected an account (a mapping), found {}", kind_of(&item))]);
+    };
+    let mut common = serde_json::Map::new();
+    for key in COMMON_KEYS {
+        if let Some(v) = map.remove(key) {
+            common.insert(key.to_owned(), v);
+        }
+    }
+    let common: CommonKeys = serde_path_to_error::deserialize(serde_json::Value::Object(common))
+        .map_err(|e| vec![format!("{path}.{}: {}", e.path(), e.inner())])?;
+
+    let mut problems = Vec::new();
+    let name = match common.name {
+        Some(n) if !n.trim().is_empty() => n,
+        Some(_) => {
+            problems.push(format!("{path}.name: must not be empty"));
+            String::new()
+        }
+        None => {
+            problems.push(format!("{path}.name: missing (every account needs a name; it becomes the `account` label)"));
+            String::new()
+        }
+    };
+    let label = if name.is_empty() { path.to_owned() } else { format!("{path} ({name})") };
+
+    let interval = common.interval.or(defaults.interval).unwrap_or(vendor.default_interval);
+    let schedule = Schedule {
+        interval,
+        timeout: common.timeout.unwrap_or(defaults.timeout),
+        max_staleness: common.max_staleness.or(defaults.max_staleness).unwrap_or(interval * 3),
+        retries: common.retries.unwrap_or(defaults.retries),
+        retry_backoff: common.retry_backoff.unwrap_or(defaults.retry_backoff),
+    };
+    if schedule.interval < Duration::from_secs(1) {
+        problems.push(format!("{label}.interval: must be at least 1s, found {}", humantime::format_duration(schedule.interval)));
+    }
+    if schedule.timeout.is_zero() {
+        problems.push(format!("{label}.timeout: must be more than 0"));
+    }
+    if schedule.timeout >= schedule.interval {
+        problems.push(format!(
+            "{label}.timeout: must be shorter than the interval ({} >= {})",
+            humantime::format_duration(schedule.timeout),
+            humantime::format_duration(schedule.interval)
+        ));
+    }
+    if schedule.max_staleness < schedule.interval {
+        problems.push(format!(
+            "{label}.max_staleness: must be at least the interval ({} < {}), or data would vanish between polls",
+            humantime::format_duration(schedule.max_staleness),
+            humantime::format_duration(schedule.interval)
+        ));
+    }
+    if schedule.retries > 10 {
+        problems.push(format!("{label}.retries: at most 10, found {}", schedule.retries));
+    }
+
+    let mut ctx = ParseContext::new(name.clone());
+    if let Some(w) = (vendor.interval_warning)(schedule.interval) {
+        ctx.warn(w);
+    }
+    let client = match (vendor.parse)(serde_json::Value::Object(map), &mut ctx) {
+        Ok(client) => Some(client),
+        Err(errors) => {
+            for e in errors {
+                if e.field.is_empty() {
+                    problems.push(format!("{label}: {}", e.message));
+                } else {
+                    problems.push(format!("{label}.{}: {}", e.field, e.message));
+                }
+            }
+            None
+        }
+    };
+    match client {
+        Some(client) if problems.is_empty() => {
+            Ok((AccountConfig { vendor, name, schedule, client }, ctx.warnings().to_vec()))
+        }
+        _ => Err(problems),
+    }
+}
+
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "nothing",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn secret_refs_parse_and_resolve() {
+        let env: SecretRef = serde_json::from_str(r#"{"env":"QE_TEST_SECRET_A"}"#).unwrap();
+        assert_eq!(env, SecretRef::Env("QE_TEST_SECRET_A".into()));
+        assert!(env.resolve().unwrap_err().contains("QE_TEST_SECRET_A is not set"));
+        std::env::set_var("QE_TEST_SECRET_B", "s3cret\n");
+        let env: SecretRef = serde_json::from_str(r#"{"env":"QE_TEST_SECRET_B"}"#).unwrap();
+        assert_eq!(env.resolve().unwrap().expose_secret(), "s3cret");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let r: SecretRef = serde_json::from_value(serde_json::json!({ "file": file })).unwrap();
+        assert_eq!(r.resolve().unwrap().expose_secret(), "from-file");
+        std::fs::write(&file, "\n").unwrap();
+        assert!(r.resolve().unwrap_err().contains("is empty"));
+
+        let inline: SecretRef = serde_json::from_str(r#""plain""#).unwrap();
+        assert_eq!(format!("{inline:?}"), "inline:<redacted>");
+        assert!(serde_json::from_str::<SecretRef>(r#"{"env":"A","file":"b"}"#).is_err());
+        assert!(serde_json::from_str::<SecretRef>(r#"{"vault":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,411 @@
+//! Poll loops: when each account is polled, how failures are retried, and what every outcome
+//! does to the store and the log.
+//!
+//! Each account has its own task. The first poll is spread at random over `startup_spread`, later
+//! ones follow the interval ± jitter. One poll is a series of attempts: each under the timeout,
+//! each in its own task so a panic is caught and counted instead of taking anything down, and
+//! retried with exponential backoff only when the vendor says it can help. Polls of one vendor
+//! share a concurrency cap. Cancellation stops a loop at its next await.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rand::Rng;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{AccountConfig, Config, Defaults, Schedule};
+use crate::exposition::Samples;
+use crate::store::{AccountInfo, AccountKey, Store};
+use crate::vendors::{Account, CallStats, FailureReason, PollContext, PollError, Retry};
+
+/// Longest wait before a retry; a vendor asking for more is answered at the next poll instead.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+/// Everything one account's loop needs.
+#[derive(Clone)]
+pub struct AccountTask {
+    pub key: AccountKey,
+    pub schedule: Schedule,
+    pub client: Arc<dyn Account>,
+    pub ctx: PollContext,
+    pub limit: Arc<Semaphore>,
+}
+
+impl AccountTask {
+    pub fn info(&self) -> AccountInfo {
+        AccountInfo {
+            key: self.key.clone(),
+            interval: self.schedule.interval,
+            max_staleness: self.schedule.max_staleness,
+            description: self.client.describe(),
+            stats: self.ctx.stats.clone(),
+        }
+    }
+}
+
+/// Builds one task per account, with one concurrency cap per vendor. `stats` carries call
+/// counters over from a previous configuration so counters stay monotonic across reloads.
+pub fn tasks(
+    config: &Config,
+    http: &reqwest::Client,
+    previous_stats: &HashMap<AccountKey, Arc<CallStats>>,
+) -> Vec<AccountTask> {
+    let mut limits: HashMap<&'static str, Arc<Semaphore>> = HashMap::new();
+    config
+        .accounts
+        .iter()
+        .map(|a: &AccountConfig| {
+            let key = AccountKey { vendor: a.vendor.name, account: a.name.clone() };
+            let limit =
+                limits.entry(a.vendor.name).or_insert_with(|| Arc::new(Semaphore::new(config.defaults.max_concurrent_polls))).clone();
+            let stats = previous_stats.get(&key).cloned().unwrap_or_default();
+            AccountTask {
+                key,
+                schedule: a.schedule.clone(),
+                client: a.client.clone(),
+                ctx: PollContext { http: http.clone(), stats },
+                limit,
+            }
+        })
+        .collect()
+}
+
+/// Runs an account's poll loop until `cancel` fires. `first_delay` is when the first poll starts.
+pub async fn run_account(task: AccountTask, defaults: Defaults, store: Arc<Store>, first_delay: Duration, cancel: CancellationToken) {
+    store.set_next_poll(&task.key, SystemTime::now() + first_delay);
+    if !sleep(first_delay, &cancel).await {
+        return;
+    }
+    loop {
+        let Some(outcome) = poll(&task, &store, &cancel).await else { return };
+        let mut delay = jittered(task.schedule.interval, defaults.jitter);
+        if let Err(PollError { retry: Retry::HoldOff(hold), .. }) = &outcome {
+            delay = delay.max(*hold);
+        }
+        store.set_next_poll(&task.key, SystemTime::now() + delay);
+        if !sleep(delay, &cancel).await {
+            return;
+        }
+    }
+}
+
+/// Polls every account once, concurrently (within each vendor's cap), and records the outcomes.
+/// Used by `--once`. Returns the failures.
+pub async fn poll_all_once(tasks: Vec<AccountTask>, store: Arc<Store>) -> Vec<(AccountKey, PollError)> {
+    let cancel = CancellationToken::new();
+    let handles: Vec<_> = tasks
+        .into_iter()
+        .map(|task| {
+            let (store, cancel) = (store.clone(), cancel.clone());
+            tokio::spawn(async move {
+                let outcome = poll(&task, &store, &cancel).await;
+                (task.key, outcome)
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for h in handles {
+        if let Ok((key, Some(Err(e)))) = h.await {
+            failures.push((key, e));
+        }
+    }
+    failures
+}
+
+/// One poll: attempts and retries, then the outcome recorded. `None` if cancelled.
+pub async fn poll(task: &AccountTask, store: &Store, cancel: &CancellationToken) -> Option<Result<(), PollError>> {
+    let _permit = tokio::select! {
+        permit = task.limit.clone().acquire_owned() => permit.ok()?,
+        _ = cancel.cancelled() => return None,
+    };
+    let started = Instant::now();
+    let mut attempt: u32 = 0;
+    loop {
+        let result = tokio::select! {
+            r = attempt_once(task) => r,
+            _ = cancel.cancelled() => return None,
+        };
+        match result {
+            Ok(samples) => {
+                let took = started.elapsed();
+                tracing::debug!(vendor = task.key.vendor, account = %task.key.account, took_ms = took.as_millis() as u64, "poll succeeded");
+                store.record_success(&task.key, samples, took);
+                return Some(Ok(()));
+            }
+            Err(error) => {
+                let wait = match error.retry {
+                    Retry::Backoff => Some(backoff(task.schedule.retry_backoff, attempt)),
+                    Retry::After(d) if d <= MAX_RETRY_WAIT => Some(d),
+                    Retry::After(_) | Retry::Never | Retry::HoldOff(_) => None,
+                };
+                if let (Some(wait), true) = (wait, attempt < task.schedule.retries) {
+                    tracing::info!(
+                        vendor = task.key.vendor,
+                        account = %task.key.account,
+                        reason = %error.reason,
+                        attempt = attempt + 1,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "poll attempt failed, retrying: {}",
+                        error.message
+                    );
+                    if !sleep(wait, cancel).await {
+                        return None;
+                    }
+                    attempt += 1;
+                    continue;
+                }
+                let took = started.elapsed();
+                tracing::warn!(
+                    vendor = task.key.vendor,
+                    account = %task.key.account,
+                    reason = %error.reason,
+                    attempts = attempt + 1,
+                    "poll failed: {}",
+                    crate::store::redact_url_queries(&error.message)
+                );
+                store.record_failure(&task.key, &error, took);
+                return Some(Err(error));
+            }
+        }
+    }
+}
+
+/// One attempt, in its own task so that a panic in vendor code is caught here, under the
+/// account's timeout (the task is aborted when it runs out).
+async fn attempt_once(task: &AccountTask) -> Result<Samples, PollError> {
+    let (client, ctx) = (task.client.clone(), task.ctx.clone());
+    let mut handle = tokio::spawn(async move { client.poll(&ctx).await });
+    match tokio::time::timeout(task.schedule.timeout, &mut handle).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join_error)) if join_error.is_panic() => {
+            let payload = join_error.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(PollError::new(FailureReason::Panic, format!("poll panicked: {message}")))
+        }
+        Ok(Err(_cancelled)) => Err(PollError::new(FailureReason::Panic, "poll task was cancelled")),
+        Err(_elapsed) => {
+            handle.abort();
+            Err(PollError::new(
+                FailureReason::Timeout,
+                format!("no complete answer within the timeout of {}", humantime::format_duration(task.schedule.timeout)),
+            )
+            .with_retry(Retry::Backoff))
+        }
+    }
+}
+
+/// Sleeps unless cancelled first. Returns false when cancelled.
+async fn sleep(d: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => true,
+        _ = cancel.cancelled() => false,
+    }
+}
+
+/// `base × 2^attempt`, randomised to 50–100% of that so retries of many accounts spread out,
+/// capped at a minute.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let full = base.saturating_mul(2u32.saturating_pow(attempt)).min(MAX_RETRY_WAIT);
+    full.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
+/// The interval varied by ±`fraction`, so accounts started together drift apart.
+fn jittered(interval: Duration, fraction: f64) -> Duration {
+    if fraction <= 0.0 {
+        return interval;
+    }
+    interval.mul_f64(1.0 + rand::rng().random_range(-fraction..=fraction))
+}
+
+/// When an account's first poll starts: at random within the spread (never beyond the interval).
+pub fn first_delay(spread: Duration, interval: Duration) -> Duration {
+    let spread = spread.min(interval);
+    if spread.is_zero() {
+        return Duration::ZERO;
+    }
+    spread.mul_f64(rand::rng().random_range(0.0..1.0))
+}
+
+/// Starts a loop per account on `tracker`. An account that was already scheduled keeps its next
+/// poll time, so a reload does not cause extra vendor calls.
+pub fn spawn_all(
+    tasks: Vec<AccountTask>,
+    defaults: &Defaults,
+    store: &Arc<Store>,
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+    next_polls: &HashMap<AccountKey, SystemTime>,
+) {
+    for task in tasks {
+        let delay = match next_polls.get(&task.key) {
+            Some(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
+            None => first_delay(defaults.startup_spread, task.schedule.interval),
+        };
+        tracker.spawn(run_account(task, defaults.clone(), store.clone(), delay, cancel.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::{Format, MetricDesc};
+    use crate::vendors::PollFuture;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static SEEN: MetricDesc = MetricDesc::gauge("test_polls_seen", "test");
+
+    /// Fails `fail_first` times with `error`, panics when `panic_on` matches the call number,
+    /// then succeeds.
+    struct Scripted {
+        calls: AtomicU32,
+        fail_first: u32,
+        error: PollError,
+        panic_on: Option<u32>,
+        hang: bool,
+    }
+
+    impl Account for Scripted {
+        fn poll<'a>(&'a self, _ctx: &'a PollContext) -> PollFuture<'a> {
+            Box::pin(async move {
+                let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+                if self.hang {
+                    std::future::pending::<()>().await;
+                }
+                if self.panic_on == Some(n) {
+                    panic!("scripted panic on call {n}");
+                }
+                if n <= self.fail_first {
+                    return Err(self.error.clone());
+                }
+                let mut s = Samples::new();
+                s.set(&SEEN, n as f64);
+                Ok(s)
+            })
+        }
+        fn describe(&self) -> String {
+            "scripted".into()
+        }
+    }
+
+    fn task(name: &str, account: Scripted, retries: u32) -> (AccountTask, Arc<Scripted>) {
+        let account = Arc::new(account);
+        let task = AccountTask {
+            key: AccountKey { vendor: "wecom_wedrive", account: name.into() },
+            schedule: Schedule {
+                interval: Duration::from_millis(50),
+                timeout: Duration::from_millis(200),
+                max_staleness: Duration::from_secs(60),
+                retries,
+                retry_backoff: Duration::from_millis(1),
+            },
+            client: account.clone(),
+            ctx: PollContext { http: reqwest::Client::new(), stats: Default::default() },
+            limit: Arc::new(Semaphore::new(4)),
+        };
+        (task, account)
+    }
+
+    fn scripted(fail_first: u32, error: PollError) -> Scripted {
+        Scripted { calls: AtomicU32::new(0), fail_first, error, panic_on: None, hang: false }
+    }
+
+    fn exposition(store: &Store) -> String {
+        String::from_utf8(store.exposition(Format::Classic).body().to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn retryable_failures_are_retried_within_one_poll() {
+        let store = Arc::new(Store::new());
+        let (t, account) = task("a", scripted(2, PollError::new(FailureReason::Api, "busy").with_retry(Retry::Backoff)), 2);
+        store.set_accounts(vec![t.info()]);
+        let outcome = poll(&t, &store, &CancellationToken::new()).await.unwrap();
+        assert!(outcome.is_ok());
+        assert_eq!(account.calls.load(Ordering::SeqCst), 3);
+        let text = exposition(&store);
+        assert!(text.contains("test_polls_seen{account=\"a\"} 3"), "{text}");
+        assert!(text.contains("quota_exporter_polls_total{vendor=\"wecom_wedrive\",account=\"a\"} 1"));
+    }
+
+    #[tokio::test]
+    async fn non_retryable_failures_are_not_retried() {
+        let store = Arc::new(Store::new());
+        let (t, account) = task("a", scripted(5, PollError::new(FailureReason::Auth, "bad secret")), 3);
+        store.set_accounts(vec![t.info()]);
+        let err = poll(&t, &store, &CancellationToken::new()).await.unwrap().unwrap_err();
+        assert_eq!(err.reason, FailureReason::Auth);
+        assert_eq!(account.calls.load(Ordering::SeqCst), 1);
+        assert!(exposition(&store).contains("reason=\"auth\"} 1"));
+    }
+
+    #[tokio::test]
+    async fn retries_are_bounded() {
+        let store = Arc::new(Store::new());
+        let (t, account) = task("a", scripted(99, PollError::new(FailureReason::Transport, "reset").with_retry(Retry::Backoff)), 2);
+        store.set_accounts(vec![t.info()]);
+        assert!(poll(&t, &store, &CancellationToken::new()).await.unwrap().is_err());
+        assert_eq!(account.calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_hanging_poll_times_out() {
+        let store = Arc::new(Store::new());
+        let mut s = scripted(0, PollError::new(FailureReason::Api, ""));
+        s.hang = true;
+        let (t, _) = task("a", s, 0);
+        store.set_accounts(vec![t.info()]);
+        let err = poll(&t, &store, &CancellationToken::new()).await.unwrap().unwrap_err();
+        assert_eq!(err.reason, FailureReason::Timeout);
+        assert!(exposition(&store).contains("reason=\"timeout\"} 1"));
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_counted_and_the_account_keeps_its_schedule_while_others_are_unaffected() {
+        let store = Arc::new(Store::new());
+        let mut panicky = scripted(0, PollError::new(FailureReason::Api, ""));
+        panicky.panic_on = Some(1);
+        let (t1, a1) = task("panicky", panicky, 0);
+        let (t2, a2) = task("calm", scripted(0, PollError::new(FailureReason::Api, "")), 0);
+        store.set_accounts(vec![t1.info(), t2.info()]);
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let defaults = Defaults { jitter: 0.0, ..Defaults::default() };
+        tracker.spawn(run_account(t1, defaults.clone(), store.clone(), Duration::ZERO, cancel.clone()));
+        tracker.spawn(run_account(t2, defaults, store.clone(), Duration::ZERO, cancel.clone()));
+        // Bounded wait for both accounts to poll a few times.
+        for _ in 0..100 {
+            if a1.calls.load(Ordering::SeqCst) >= 3 && a2.calls.load(Ordering::SeqCst) >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        cancel.cancel();
+        tracker.close();
+        tracker.wait().await;
+        assert!(a1.calls.load(Ordering::SeqCst) >= 3, "the panicking account kept polling");
+        let text = exposition(&store);
+        assert!(text.contains("quota_exporter_poll_failures_total{vendor=\"wecom_wedrive\",account=\"panicky\",reason=\"panic\"} 1"), "{text}");
+        assert!(text.contains("quota_exporter_up{vendor=\"wecom_wedrive\",account=\"panicky\"} 1"), "recovered after the panic");
+        assert!(text.contains("quota_exporter_poll_failures_total{vendor=\"wecom_wedrive\",account=\"calm\",reason=\"panic\"} 0"));
+        let status = store.statuses().into_iter().find(|s| s.key.account == "panicky").unwrap();
+        assert!(status.last_error.unwrap().1.contains("scripted panic on call 1"));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let b = Duration::from_secs(1);
+        assert!(backoff(b, 0) <= Duration::from_secs(1) && backoff(b, 0) >= Duration::from_millis(500));
+        assert!(backoff(b, 3) >= Duration::from_secs(4));
+        assert!(backoff(b, 20) <= MAX_RETRY_WAIT);
+        assert!(first_delay(Duration::from_secs(5), Duration::from_secs(1)) < Duration::from_secs(1));
+        let j = jittered(Duration::from_secs(100), 0.1);
+        assert!(j >= Duration::from_secs(90) && j <= Duration::from_secs(110));
+    }
+}

@@ -1,0 +1,209 @@
+//! WeCom WeDrive (企业微信 微盘): pro edition, VIP seats and capacity of a corp's drive.
+//!
+//! Two calls a poll (`mng_pro_info`, `mng_capacity`) plus a token every ~2 hours. WeDrive may
+//! count these calls against a monthly API quota (1,000 calls for a free corp), so the default
+//! interval is 2 hours: 2 calls × 12 polls × 30 days = 720 calls a month.
+
+mod client;
+pub mod model;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use self::client::Client;
+use self::model::{Capacity, ProInfo};
+use crate::config::{FieldError, ParseContext, SecretRef};
+use crate::exposition::{MetricDesc, Samples};
+use crate::vendors::{parse_settings, Account, PollContext, PollFuture, VendorDef};
+
+pub use self::client::classify;
+
+pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
+/// Keeps a free corp under its 1,000 calls a month even if the management calls are metered.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2 * 3600);
+/// Calls one poll makes, for the monthly quota warning.
+const CALLS_PER_POLL: f64 = 2.0;
+const FREE_MONTHLY_QUOTA: f64 = 1000.0;
+
+pub static VENDOR: VendorDef = VendorDef {
+    name: "wecom_wedrive",
+    title: "WeCom WeDrive",
+    default_interval: DEFAULT_INTERVAL,
+    parse,
+    metrics: &[&PRO_ENABLED, &VIP_LIMIT, &VIP_USED, &PRO_EXPIRY, &CAPACITY, &CAPACITY_FREE],
+    interval_warning: quota_warning,
+};
+
+static PRO_ENABLED: MetricDesc = MetricDesc::gauge(
+    "wecom_wedrive_pro_enabled",
+    "Whether WeDrive pro edition is enabled (1) or not (0), from mng_pro_info is_pro; refreshed every poll interval",
+);
+static VIP_LIMIT: MetricDesc = MetricDesc::gauge(
+    "wecom_wedrive_vip_accounts_limit",
+    "VIP (pro) seats bought, from mng_pro_info total_vip_acct_num; refreshed every poll interval",
+);
+static VIP_USED: MetricDesc = MetricDesc::gauge(
+    "wecom_wedrive_vip_accounts_used",
+    "VIP (pro) seats assigned, from mng_pro_info use_vip_acct_num; refreshed every poll interval",
+);
+static PRO_EXPIRY: MetricDesc = MetricDesc::gauge_with_unit(
+    "wecom_wedrive_pro_expiry_timestamp_seconds",
+    "seconds",
+    "When the pro edition expires (unix time), from mng_pro_info pro_expire_time; refreshed every poll interval",
+);
+static CAPACITY: MetricDesc = MetricDesc::gauge_with_unit(
+    "wecom_wedrive_capacity_bytes",
+    "bytes",
+    "Total drive capacity of the pool (all members or VIP), from mng_capacity total_capacity_for_all/_vip; refreshed every poll interval",
+);
+static CAPACITY_FREE: MetricDesc = MetricDesc::gauge_with_unit(
+    "wecom_wedrive_capacity_free_bytes",
+    "bytes",
+    "Free drive capacity of the pool, from mng_capacity rest_capacity_for_all/_vip (not returned to third-party apps); refreshed every poll interval",
+);
+
+/// The WeDrive-specific keys of an account.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    corp_id: String,
+    secret: SecretRef,
+    #[serde(default = "default_base_url")]
+    base_url: String,
+}
+
+fn default_base_url() -> String {
+    DEFAULT_BASE_URL.to_owned()
+}
+
+fn parse(value: serde_json::Value, ctx: &mut ParseContext) -> Result<Arc<dyn Account>, Vec<FieldError>> {
+    let settings: Settings = parse_settings(value)?;
+    let mut errors = Vec::new();
+    if settings.corp_id.trim().is_empty() {
+        errors.push(FieldError::new("corp_id", "must not be empty"));
+    }
+    if let Err(e) = reqwest::Url::parse(&settings.base_url).map_err(|e| e.to_string()).and_then(|u| {
+        matches!(u.scheme(), "http" | "https").then_some(()).ok_or_else(|| "scheme must be http or https".to_owned())
+    }) {
+        errors.push(FieldError::new("base_url", format!("not a usable URL ({e}): {:?}", settings.base_url)));
+    }
+    let secret = ctx.secret("secret", &settings.secret).map_err(|e| errors.push(e)).ok();
+    match secret {
+        Some(secret) if errors.is_empty() => {
+            Ok(Arc::new(WeDrive { client: Client::new(settings.base_url, settings.corp_id, secret) }))
+        }
+        _ => Err(errors),
+    }
+}
+
+/// The monthly call count an interval implies, when it may exceed the free WeDrive quota.
+pub fn quota_warning(interval: Duration) -> Option<String> {
+    let polls_a_month = 30.0 * 86400.0 / interval.as_secs_f64().max(1.0);
+    let calls = polls_a_month * CALLS_PER_POLL;
+    (calls > FREE_MONTHLY_QUOTA).then(|| {
+        format!(
+            "interval {} means about {calls:.0} WeDrive API calls a month; a free corp's quota is {FREE_MONTHLY_QUOTA:.0} if these calls are metered (use 2h or more)",
+            humantime::format_duration(interval)
+        )
+    })
+}
+
+struct WeDrive {
+    client: Client,
+}
+
+impl Account for WeDrive {
+    fn poll<'a>(&'a self, ctx: &'a PollContext) -> PollFuture<'a> {
+        Box::pin(async move {
+            let pro: ProInfo = self.client.call(ctx, "mng_pro_info").await?;
+            let capacity: Capacity = self.client.call(ctx, "mng_capacity").await?;
+            Ok(samples(&pro, &capacity))
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("base_url={}", self.client.base_url())
+    }
+}
+
+/// Maps both answers to samples. Pure, so it is tested on the documentation's examples.
+pub fn samples(pro: &ProInfo, capacity: &Capacity) -> Samples {
+    let mut s = Samples::new();
+    s.set_some(&PRO_ENABLED, pro.is_pro.map(|b| if b { 1.0 } else { 0.0 }));
+    s.set_some(&VIP_LIMIT, pro.total_vip_acct_num);
+    s.set_some(&VIP_USED, pro.use_vip_acct_num);
+    // WeCom sends 0 for a corp that never had pro: no expiry, so no series.
+    s.set_some(&PRO_EXPIRY, pro.pro_expire_time.filter(|t| *t > 0.0));
+    s.push_some(&CAPACITY, ("pool", "all"), capacity.total_capacity_for_all);
+    s.push_some(&CAPACITY, ("pool", "vip"), capacity.total_capacity_for_vip);
+    s.push_some(&CAPACITY_FREE, ("pool", "all"), capacity.rest_capacity_for_all);
+    s.push_some(&CAPACITY_FREE, ("pool", "vip"), capacity.rest_capacity_for_vip);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vendors::decode_json;
+
+    // The examples on WeCom's "版本和容量管理" page, verbatim.
+    const PRO_INFO_EXAMPLE: &str = r#"{
+ "errcode": 0,
+ "errmsg": "ok",
+ "is_pro": true,
+ "total_vip_acct_num": 10,
+ "use_vip_acct_num": 5,
+ "pro_expire_time": 1754827419
+}"#;
+    const CAPACITY_EXAMPLE: &str = r#"{
+ "errcode": 0,
+ "errmsg": "ok",
+ "total_capacity_for_all": 22666689904640,
+ "total_capacity_for_vip": 22300038149020
+}"#;
+
+    #[test]
+    fn documentation_examples_map_to_samples() {
+        let pro: ProInfo = decode_json("mng_pro_info", PRO_INFO_EXAMPLE.as_bytes()).unwrap();
+        let cap: Capacity = decode_json("mng_capacity", CAPACITY_EXAMPLE.as_bytes()).unwrap();
+        let s = samples(&pro, &cap);
+        assert_eq!(s.value("wecom_wedrive_pro_enabled", &[]), Some(1.0));
+        assert_eq!(s.value("wecom_wedrive_vip_accounts_limit", &[]), Some(10.0));
+        assert_eq!(s.value("wecom_wedrive_vip_accounts_used", &[]), Some(5.0));
+        assert_eq!(s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]), Some(1754827419.0));
+        assert_eq!(s.value("wecom_wedrive_capacity_bytes", &[("pool", "all")]), Some(22666689904640.0));
+        assert_eq!(s.value("wecom_wedrive_capacity_bytes", &[("pool", "vip")]), Some(22300038149020.0));
+        // Not in the example: absent, not zero.
+        assert_eq!(s.value("wecom_wedrive_capacity_free_bytes", &[]), None);
+    }
+
+    #[test]
+    fn free_capacity_and_string_numbers() {
+        let cap: Capacity = decode_json(
+            "mng_capacity",
+            br#"{"errcode":0,"total_capacity_for_all":"1000","total_capacity_for_vip":500,"rest_capacity_for_all":"80","rest_capacity_for_vip":0}"#,
+        )
+        .unwrap();
+        let pro: ProInfo = decode_json("mng_pro_info", br#"{"is_pro":"false","pro_expire_time":0}"#).unwrap();
+        let s = samples(&pro, &cap);
+        assert_eq!(s.value("wecom_wedrive_capacity_free_bytes", &[("pool", "all")]), Some(80.0));
+        assert_eq!(s.value("wecom_wedrive_capacity_free_bytes", &[("pool", "vip")]), Some(0.0));
+        assert_eq!(s.value("wecom_wedrive_capacity_bytes", &[("pool", "all")]), Some(1000.0));
+        assert_eq!(s.value("wecom_wedrive_pro_enabled", &[]), Some(0.0));
+        assert_eq!(s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]), None);
+    }
+
+    #[test]
+    fn wrong_types_are_decode_errors_naming_the_field() {
+        let e = decode_json::<Capacity>("mng_capacity", br#"{"total_capacity_for_all":{"v":1}}"#).unwrap_err();
+        assert!(e.message.contains("total_capacity_for_all"), "{}", e.message);
+    }
+
+    #[test]
+    fn quota_warning_follows_the_arithmetic() {
+        assert!(quota_warning(Duration::from_secs(3600)).unwrap().contains("1440"));
+        assert!(quota_warning(DEFAULT_INTERVAL).is_none());
+    }
+}
