@@ -14,6 +14,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
+use crate::shard::Shard;
 use crate::vendors::{self, Account, VendorDef};
 
 /// Prefix of environment variables that override config keys, e.g.
@@ -23,7 +24,12 @@ pub const ENV_PREFIX: &str = "QUOTA_EXPORTER";
 /// A validated configuration.
 pub struct Config {
     pub defaults: Defaults,
+    /// The accounts this process polls (all of them, or this shard's share).
     pub accounts: Vec<AccountConfig>,
+    /// Set when accounts are split across replicas.
+    pub shard: Option<Shard>,
+    /// Accounts configured but owned by other shards, as `vendor/name`.
+    pub other_shards: Vec<String>,
     /// Things worth a log line that do not stop the exporter (inline secrets, a WeDrive interval
     /// that may exhaust the free API quota…).
     pub warnings: Vec<String>,
@@ -341,14 +347,26 @@ impl Config {
             },
         };
         check_defaults(&defaults, &mut problems);
+        let shard = match top.get("shard") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => match serde_json::from_value::<Shard>(v.clone()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    problems.push(format!("shard: {e}"));
+                    None
+                }
+            },
+        };
 
         let mut accounts = Vec::new();
+        // Names identify accounts in labels: unique within a vendor.
+        let mut names = std::collections::HashSet::new();
         for (key, section) in &top {
-            if key == "defaults" {
+            if key == "defaults" || key == "shard" {
                 continue;
             }
             let Some(vendor) = vendors::by_name(key) else {
-                let known: Vec<_> = std::iter::once("defaults").chain(vendors::VENDORS.iter().map(|v| v.name)).collect();
+                let known: Vec<_> = ["defaults", "shard"].into_iter().chain(vendors::VENDORS.iter().map(|v| v.name)).collect();
                 problems.push(format!("{key}: unknown section (expected one of: {})", known.join(", ")));
                 continue;
             };
@@ -362,6 +380,11 @@ impl Config {
             };
             for (i, item) in items.into_iter().enumerate() {
                 let path = format!("{key}[{i}]");
+                if let Some(name) = item.get("name").and_then(|n| n.as_str()) {
+                    if !names.insert((vendor.name, name.to_owned())) {
+                        problems.push(format!("{path}: account name {name:?} is used more than once in {key}"));
+                    }
+                }
                 match parse_account(vendor, item, &defaults, &path) {
                     Ok((account, w)) => {
                         warnings.extend(w.into_iter().map(|w| format!("{path} ({}): {w}", account.name)));
@@ -372,19 +395,26 @@ impl Config {
             }
         }
 
-        // Names identify accounts in labels: unique within a vendor.
-        for (i, a) in accounts.iter().enumerate() {
-            if accounts[..i].iter().any(|b| b.vendor.name == a.vendor.name && b.name == a.name) {
-                problems.push(format!("{}: account name {:?} is used more than once", a.vendor.name, a.name));
-            }
-        }
-
         if problems.is_empty() {
-            Ok(Config { defaults, accounts, warnings })
+            let mut config = Config { defaults, accounts, shard: None, other_shards: Vec::new(), warnings };
+            config.apply_shard(shard);
+            Ok(config)
         } else {
             problems.dedup();
             Err(ConfigError { problems })
         }
+    }
+}
+
+impl Config {
+    /// Keeps only the accounts `shard` owns (the `--shard` flag overrides the file's `shard`).
+    pub fn apply_shard(&mut self, shard: Option<Shard>) {
+        let Some(shard) = shard.or(self.shard) else { return };
+        self.shard = Some(shard);
+        let (mine, others): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.accounts).into_iter().partition(|a| shard.owns(a.vendor.name, &a.name));
+        self.accounts = mine;
+        self.other_shards.extend(others.into_iter().map(|a| format!("{}/{}", a.vendor.name, a.name)));
     }
 }
 

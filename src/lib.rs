@@ -17,6 +17,7 @@ pub mod config;
 pub mod exposition;
 pub mod scheduler;
 pub mod server;
+pub mod shard;
 pub mod simulator;
 pub mod store;
 pub mod vendors;
@@ -34,6 +35,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, ConfigError};
 use crate::server::{AppState, ReloadRequest};
+use crate::shard::Shard;
 use crate::store::{AccountKey, Store};
 use crate::vendors::CallStats;
 
@@ -54,6 +56,13 @@ impl ConfigSource {
             ConfigSource::File(path) => Config::load(path),
             ConfigSource::Yaml(text) => Config::from_yaml(text),
         }
+    }
+
+    /// Loads and keeps this shard's accounts (`shard` overrides the config's own).
+    pub fn load_sharded(&self, shard: Option<Shard>) -> Result<Config, ConfigError> {
+        let mut config = self.load()?;
+        config.apply_shard(shard);
+        Ok(config)
     }
 
     /// The demo configuration pointing at a simulator.
@@ -78,11 +87,13 @@ pub struct Options {
     pub telemetry_path: String,
     /// Log config warnings (off for the demo, whose secrets are inline on purpose).
     pub log_config_warnings: bool,
+    /// `--shard`: poll only this share of the accounts.
+    pub shard: Option<Shard>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { telemetry_path: "/metrics".into(), log_config_warnings: true }
+        Self { telemetry_path: "/metrics".into(), log_config_warnings: true, shard: None }
     }
 }
 
@@ -135,7 +146,7 @@ pub async fn run(
     mut reload_signal: mpsc::Receiver<()>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
-    let config = source.load()?;
+    let config = source.load_sharded(options.shard)?;
     log_warnings(&config, &options);
     let store = Arc::new(Store::new());
     store.record_reload(true);
@@ -149,7 +160,10 @@ pub async fn run(
         stats: HashMap::new(),
     };
     supervisor.apply(&config);
-    tracing::info!(accounts = config.accounts.len(), "polling started");
+    match config.shard {
+        Some(shard) => tracing::info!(accounts = config.accounts.len(), %shard, other_shards = config.other_shards.len(), "polling started"),
+        None => tracing::info!(accounts = config.accounts.len(), "polling started"),
+    }
 
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let reloader = {
@@ -161,7 +175,7 @@ pub async fn run(
                     Some(()) = reload_signal.recv() => None,
                     _ = root.cancelled() => break,
                 };
-                let outcome = match source.load() {
+                let outcome = match source.load_sharded(options.shard) {
                     Ok(config) => {
                         log_warnings(&config, &options);
                         supervisor.apply(&config);

@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use quota_exporter::config::Config;
 use quota_exporter::exposition::Format;
+use quota_exporter::shard::Shard;
 use quota_exporter::simulator::Simulator;
 use quota_exporter::store::{revision, version, Store};
 use quota_exporter::{http_client, reload_signals, run, scheduler, shutdown_signal, ConfigSource, Options};
@@ -40,6 +41,10 @@ struct Args {
     /// Log format: logfmt or json.
     #[arg(long = "log.format", default_value = "logfmt", value_parser = ["logfmt", "json"])]
     log_format: String,
+    /// Poll only this replica's share of the accounts: INDEX/COUNT, e.g. 0/3 (overrides the
+    /// config's `shard`).
+    #[arg(long, value_name = "INDEX/COUNT")]
+    shard: Option<Shard>,
     /// Print the version and exit.
     #[arg(long)]
     version: bool,
@@ -83,24 +88,31 @@ async fn real_main(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     if args.config_check {
-        return Ok(config_check(&source));
+        return Ok(config_check(&source, args.shard));
     }
     if args.once {
-        return once(&source).await;
+        return once(&source, args.shard).await;
     }
 
     let addr = listen_address(&args.listen_address)?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-    let options = Options { telemetry_path: args.telemetry_path.clone(), log_config_warnings: simulator.is_none() };
+    let options = Options { telemetry_path: args.telemetry_path.clone(), log_config_warnings: simulator.is_none(), shard: args.shard };
     run(source, listener, options, reload_signals(), shutdown_signal()).await?;
     drop(simulator);
     Ok(ExitCode::SUCCESS)
 }
 
-fn config_check(source: &ConfigSource) -> ExitCode {
-    match source.load() {
+fn config_check(source: &ConfigSource, shard: Option<Shard>) -> ExitCode {
+    match source.load_sharded(shard) {
         Ok(config) => {
-            println!("configuration is valid: {} account(s)", config.accounts.len());
+            match config.shard {
+                Some(shard) => println!(
+                    "configuration is valid: shard {shard} owns {} of {} account(s)",
+                    config.accounts.len(),
+                    config.accounts.len() + config.other_shards.len()
+                ),
+                None => println!("configuration is valid: {} account(s)", config.accounts.len()),
+            }
             for a in &config.accounts {
                 println!(
                     "  {}/{}: every {}, timeout {}, stale after {}, {} retries; {}",
@@ -112,6 +124,9 @@ fn config_check(source: &ConfigSource) -> ExitCode {
                     a.schedule.retries,
                     a.client.describe()
                 );
+            }
+            if !config.other_shards.is_empty() {
+                println!("  owned by other shards: {}", config.other_shards.join(", "));
             }
             for w in &config.warnings {
                 println!("warning: {w}");
@@ -128,8 +143,8 @@ fn config_check(source: &ConfigSource) -> ExitCode {
     }
 }
 
-async fn once(source: &ConfigSource) -> anyhow::Result<ExitCode> {
-    let config: Config = source.load()?;
+async fn once(source: &ConfigSource, shard: Option<Shard>) -> anyhow::Result<ExitCode> {
+    let config: Config = source.load_sharded(shard)?;
     let store = Arc::new(Store::new());
     store.record_reload(true);
     let tasks = scheduler::tasks(&config, &http_client(), &Default::default());
