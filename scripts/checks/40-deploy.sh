@@ -166,8 +166,12 @@ mapfile -t -O "${#yaml_files[@]}" yaml_files < <(find deploy/kubernetes \( -name
 check "yamllint (${#yaml_files[@]} files)" yamllint --strict -c "$helpers/yamllint.yml" "${yaml_files[@]}"
 
 # ---------------------------------------------------------------- the binary itself
+# The test command exports QUOTA_EXPORTER_BIN after building; otherwise use a binary in
+# target/ only if it is newer than every source file.
 binary=""
+if [ -n "${QUOTA_EXPORTER_BIN:-}" ] && [ -x "${QUOTA_EXPORTER_BIN}" ]; then binary="$QUOTA_EXPORTER_BIN"; fi
 for b in target/release/quota-exporter target/debug/quota-exporter; do
+  [ -z "$binary" ] || break
   if [ -x "$b" ] && [ -z "$(find src Cargo.toml Cargo.lock -newer "$b" -print -quit 2>/dev/null)" ]; then binary="$b"; break; fi
 done
 if [ -n "$binary" ]; then
@@ -182,11 +186,12 @@ if [ -n "$binary" ]; then
   check "binary: every flag the deployment files use exists ($binary)" flags_known
   config_check() {
     mkdir -p "$work/cfg" && structure config-check-input "$work/cfg" &&
-      "$binary" --config.check --config.file="$work/cfg/config.yml"
+      "$binary" --config.check --config.file="$work/cfg/config.yml" &&
+      "$binary" --config.check --config.file="$work/cfg/config.yml" --shard=2/3
   }
   check "binary: --config.check accepts deploy/kubernetes/common/config.yml" config_check
 else
-  log "skip binary checks: no target/{release,debug}/quota-exporter built from the current sources"
+  log "skip binary checks: no QUOTA_EXPORTER_BIN, and no target/{release,debug}/quota-exporter built from the current sources"
 fi
 
 # ---------------------------------------------------------------- summary
