@@ -37,7 +37,10 @@ pub struct Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config").field("defaults", &self.defaults).field("accounts", &self.accounts).finish()
+        f.debug_struct("Config")
+            .field("defaults", &self.defaults)
+            .field("accounts", &self.accounts)
+            .finish()
     }
 }
 
@@ -151,7 +154,14 @@ struct CommonKeys {
     retry_backoff: Option<Duration>,
 }
 
-const COMMON_KEYS: [&str; 6] = ["name", "interval", "timeout", "max_staleness", "retries", "retry_backoff"];
+const COMMON_KEYS: [&str; 6] = [
+    "name",
+    "interval",
+    "timeout",
+    "max_staleness",
+    "retries",
+    "retry_backoff",
+];
 
 /// A problem with one key. `field` is relative to what was being parsed; callers prefix it.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +172,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -186,7 +199,9 @@ impl fmt::Display for ConfigError {
 
 impl ConfigError {
     fn one(problem: impl Into<String>) -> Self {
-        Self { problems: vec![problem.into()] }
+        Self {
+            problems: vec![problem.into()],
+        }
     }
 }
 
@@ -198,7 +213,10 @@ pub struct ParseContext {
 
 impl ParseContext {
     pub fn new(account: impl Into<String>) -> Self {
-        Self { account: account.into(), warnings: Vec::new() }
+        Self {
+            account: account.into(),
+            warnings: Vec::new(),
+        }
     }
 
     /// Resolves a secret reference now, so a missing variable or file is a config error.
@@ -245,7 +263,9 @@ impl SecretRef {
         let value = match self {
             SecretRef::Env(name) => std::env::var(name).map_err(|e| match e {
                 std::env::VarError::NotPresent => format!("environment variable {name} is not set"),
-                std::env::VarError::NotUnicode(_) => format!("environment variable {name} is not valid UTF-8"),
+                std::env::VarError::NotUnicode(_) => {
+                    format!("environment variable {name} is not valid UTF-8")
+                }
             })?,
             SecretRef::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?,
@@ -279,11 +299,21 @@ impl<'de> Deserialize<'de> for SecretRef {
             Reference(Reference),
         }
         let expected = "a secret reference: { env: NAME }, { file: PATH } or a string";
-        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(format!("expected {expected}")))? {
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom(format!("expected {expected}")))?
+        {
             Raw::Inline(s) => Ok(SecretRef::Inline(s)),
-            Raw::Reference(Reference { env: Some(name), file: None }) => Ok(SecretRef::Env(name)),
-            Raw::Reference(Reference { env: None, file: Some(path) }) => Ok(SecretRef::File(path)),
-            Raw::Reference(_) => Err(serde::de::Error::custom(format!("expected exactly one of env or file in {expected}"))),
+            Raw::Reference(Reference {
+                env: Some(name),
+                file: None,
+            }) => Ok(SecretRef::Env(name)),
+            Raw::Reference(Reference {
+                env: None,
+                file: Some(path),
+            }) => Ok(SecretRef::File(path)),
+            Raw::Reference(_) => Err(serde::de::Error::custom(format!(
+                "expected exactly one of env or file in {expected}"
+            ))),
         }
     }
 }
@@ -291,7 +321,10 @@ impl<'de> Deserialize<'de> for SecretRef {
 /// The source a config is read from.
 pub enum Source<'a> {
     File(&'a Path),
-    Text { text: &'a str, format: config::FileFormat },
+    Text {
+        text: &'a str,
+        format: config::FileFormat,
+    },
 }
 
 impl Config {
@@ -303,7 +336,10 @@ impl Config {
 
     /// Parses config text (used by `--demo` and tests).
     pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
-        Self::from_source(Source::Text { text, format: config::FileFormat::Yaml })
+        Self::from_source(Source::Text {
+            text,
+            format: config::FileFormat::Yaml,
+        })
     }
 
     pub fn from_source(source: Source<'_>) -> Result<Config, ConfigError> {
@@ -311,18 +347,29 @@ impl Config {
         let builder = match source {
             Source::File(path) => {
                 if !path.exists() {
-                    return Err(ConfigError::one(format!("config file {} does not exist", path.display())));
+                    return Err(ConfigError::one(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    )));
                 }
                 builder.add_source(config::File::from(path).required(true))
             }
-            Source::Text { text, format } => builder.add_source(config::File::from_str(text, format)),
+            Source::Text { text, format } => {
+                builder.add_source(config::File::from_str(text, format))
+            }
         };
         let loaded = builder
-            .add_source(config::Environment::with_prefix(ENV_PREFIX).prefix_separator("__").separator("__").try_parsing(true))
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX)
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
             .build()
             .map_err(|e| ConfigError::one(format!("cannot read config: {e}")))?;
-        let value: serde_json::Value =
-            loaded.try_deserialize().map_err(|e| ConfigError::one(format!("cannot read config: {e}")))?;
+        let value: serde_json::Value = loaded
+            .try_deserialize()
+            .map_err(|e| ConfigError::one(format!("cannot read config: {e}")))?;
         Self::from_value(value)
     }
 
@@ -333,7 +380,12 @@ impl Config {
         let top = match value {
             serde_json::Value::Object(map) => map,
             serde_json::Value::Null => Default::default(),
-            other => return Err(ConfigError::one(format!("config must be a mapping of sections, found {}", kind_of(&other)))),
+            other => {
+                return Err(ConfigError::one(format!(
+                    "config must be a mapping of sections, found {}",
+                    kind_of(&other)
+                )))
+            }
         };
 
         let defaults = match top.get("defaults") {
@@ -341,7 +393,10 @@ impl Config {
             Some(v) => match serde_path_to_error::deserialize::<_, Defaults>(v.clone()) {
                 Ok(d) => d,
                 Err(e) => {
-                    problems.push(format!("defaults.{}: {}", e.path(), e.inner()).replace("defaults..:", "defaults:"));
+                    problems.push(
+                        format!("defaults.{}: {}", e.path(), e.inner())
+                            .replace("defaults..:", "defaults:"),
+                    );
                     Defaults::default()
                 }
             },
@@ -366,15 +421,24 @@ impl Config {
                 continue;
             }
             let Some(vendor) = vendors::by_name(key) else {
-                let known: Vec<_> = ["defaults", "shard"].into_iter().chain(vendors::VENDORS.iter().map(|v| v.name)).collect();
-                problems.push(format!("{key}: unknown section (expected one of: {})", known.join(", ")));
+                let known: Vec<_> = ["defaults", "shard"]
+                    .into_iter()
+                    .chain(vendors::VENDORS.iter().map(|v| v.name))
+                    .collect();
+                problems.push(format!(
+                    "{key}: unknown section (expected one of: {})",
+                    known.join(", ")
+                ));
                 continue;
             };
             let items = match section {
                 serde_json::Value::Array(items) => items.clone(),
                 serde_json::Value::Null => Vec::new(),
                 other => {
-                    problems.push(format!("{key}: expected a list of accounts, found {}", kind_of(other)));
+                    problems.push(format!(
+                        "{key}: expected a list of accounts, found {}",
+                        kind_of(other)
+                    ));
                     continue;
                 }
             };
@@ -382,12 +446,17 @@ impl Config {
                 let path = format!("{key}[{i}]");
                 if let Some(name) = item.get("name").and_then(|n| n.as_str()) {
                     if !names.insert((vendor.name, name.to_owned())) {
-                        problems.push(format!("{path}: account name {name:?} is used more than once in {key}"));
+                        problems.push(format!(
+                            "{path}: account name {name:?} is used more than once in {key}"
+                        ));
                     }
                 }
                 match parse_account(vendor, item, &defaults, &path) {
                     Ok((account, w)) => {
-                        warnings.extend(w.into_iter().map(|w| format!("{path} ({}): {w}", account.name)));
+                        warnings.extend(
+                            w.into_iter()
+                                .map(|w| format!("{path} ({}): {w}", account.name)),
+                        );
                         accounts.push(account);
                     }
                     Err(errors) => problems.extend(errors),
@@ -396,7 +465,13 @@ impl Config {
         }
 
         if problems.is_empty() {
-            let mut config = Config { defaults, accounts, shard: None, other_shards: Vec::new(), warnings };
+            let mut config = Config {
+                defaults,
+                accounts,
+                shard: None,
+                other_shards: Vec::new(),
+                warnings,
+            };
             config.apply_shard(shard);
             Ok(config)
         } else {
@@ -409,18 +484,28 @@ impl Config {
 impl Config {
     /// Keeps only the accounts `shard` owns (the `--shard` flag overrides the file's `shard`).
     pub fn apply_shard(&mut self, shard: Option<Shard>) {
-        let Some(shard) = shard.or(self.shard) else { return };
+        let Some(shard) = shard.or(self.shard) else {
+            return;
+        };
         self.shard = Some(shard);
-        let (mine, others): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.accounts).into_iter().partition(|a| shard.owns(a.vendor.name, &a.name));
+        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.accounts)
+            .into_iter()
+            .partition(|a| shard.owns(a.vendor.name, &a.name));
         self.accounts = mine;
-        self.other_shards.extend(others.into_iter().map(|a| format!("{}/{}", a.vendor.name, a.name)));
+        self.other_shards.extend(
+            others
+                .into_iter()
+                .map(|a| format!("{}/{}", a.vendor.name, a.name)),
+        );
     }
 }
 
 fn check_defaults(d: &Defaults, problems: &mut Vec<String>) {
     if !(0.0..=0.5).contains(&d.jitter) {
-        problems.push(format!("defaults.jitter: must be between 0 and 0.5, found {}", d.jitter));
+        problems.push(format!(
+            "defaults.jitter: must be between 0 and 0.5, found {}",
+            d.jitter
+        ));
     }
     if d.max_concurrent_polls == 0 {
         problems.push("defaults.max_concurrent_polls: must be at least 1".to_owned());
@@ -434,7 +519,10 @@ fn parse_account(
     path: &str,
 ) -> Result<(AccountConfig, Vec<String>), Vec<String>> {
     let serde_json::Value::Object(mut map) = item else {
-        return Err(vec![format!("{path}: expected an account (a mapping), found {}", kind_of(&item))]);
+        return Err(vec![format!(
+            "{path}: expected an account (a mapping), found {}",
+            kind_of(&item)
+        )]);
     };
     let mut common = serde_json::Map::new();
     for key in COMMON_KEYS {
@@ -453,22 +541,37 @@ fn parse_account(
             String::new()
         }
         None => {
-            problems.push(format!("{path}.name: missing (every account needs a name; it becomes the `account` label)"));
+            problems.push(format!(
+                "{path}.name: missing (every account needs a name; it becomes the `account` label)"
+            ));
             String::new()
         }
     };
-    let label = if name.is_empty() { path.to_owned() } else { format!("{path} ({name})") };
+    let label = if name.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path} ({name})")
+    };
 
-    let interval = common.interval.or(defaults.interval).unwrap_or(vendor.default_interval);
+    let interval = common
+        .interval
+        .or(defaults.interval)
+        .unwrap_or(vendor.default_interval);
     let schedule = Schedule {
         interval,
         timeout: common.timeout.unwrap_or(defaults.timeout),
-        max_staleness: common.max_staleness.or(defaults.max_staleness).unwrap_or(interval * 3),
+        max_staleness: common
+            .max_staleness
+            .or(defaults.max_staleness)
+            .unwrap_or(interval * 3),
         retries: common.retries.unwrap_or(defaults.retries),
         retry_backoff: common.retry_backoff.unwrap_or(defaults.retry_backoff),
     };
     if schedule.interval < Duration::from_secs(1) {
-        problems.push(format!("{label}.interval: must be at least 1s, found {}", humantime::format_duration(schedule.interval)));
+        problems.push(format!(
+            "{label}.interval: must be at least 1s, found {}",
+            humantime::format_duration(schedule.interval)
+        ));
     }
     if schedule.timeout.is_zero() {
         problems.push(format!("{label}.timeout: must be more than 0"));
@@ -488,7 +591,10 @@ fn parse_account(
         ));
     }
     if schedule.retries > 10 {
-        problems.push(format!("{label}.retries: at most 10, found {}", schedule.retries));
+        problems.push(format!(
+            "{label}.retries: at most 10, found {}",
+            schedule.retries
+        ));
     }
 
     let mut ctx = ParseContext::new(name.clone());
@@ -509,9 +615,15 @@ fn parse_account(
         }
     };
     match client {
-        Some(client) if problems.is_empty() => {
-            Ok((AccountConfig { vendor, name, schedule, client }, ctx.warnings().to_vec()))
-        }
+        Some(client) if problems.is_empty() => Ok((
+            AccountConfig {
+                vendor,
+                name,
+                schedule,
+                client,
+            },
+            ctx.warnings().to_vec(),
+        )),
         _ => Err(problems),
     }
 }
@@ -536,7 +648,10 @@ mod tests {
     fn secret_refs_parse_and_resolve() {
         let env: SecretRef = serde_json::from_str(r#"{"env":"QE_TEST_SECRET_A"}"#).unwrap();
         assert_eq!(env, SecretRef::Env("QE_TEST_SECRET_A".into()));
-        assert!(env.resolve().unwrap_err().contains("QE_TEST_SECRET_A is not set"));
+        assert!(env
+            .resolve()
+            .unwrap_err()
+            .contains("QE_TEST_SECRET_A is not set"));
         std::env::set_var("QE_TEST_SECRET_B", "s3cret\n");
         let env: SecretRef = serde_json::from_str(r#"{"env":"QE_TEST_SECRET_B"}"#).unwrap();
         assert_eq!(env.resolve().unwrap().expose_secret(), "s3cret");

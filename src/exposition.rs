@@ -34,16 +34,40 @@ pub struct MetricDesc {
 
 impl MetricDesc {
     pub const fn gauge(name: &'static str, help: &'static str) -> Self {
-        Self { name, help, kind: MetricType::Gauge, unit: None }
+        Self {
+            name,
+            help,
+            kind: MetricType::Gauge,
+            unit: None,
+        }
     }
-    pub const fn gauge_with_unit(name: &'static str, unit: &'static str, help: &'static str) -> Self {
-        Self { name, help, kind: MetricType::Gauge, unit: Some(unit) }
+    pub const fn gauge_with_unit(
+        name: &'static str,
+        unit: &'static str,
+        help: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            help,
+            kind: MetricType::Gauge,
+            unit: Some(unit),
+        }
     }
     pub const fn counter(name: &'static str, help: &'static str) -> Self {
-        Self { name, help, kind: MetricType::Counter, unit: None }
+        Self {
+            name,
+            help,
+            kind: MetricType::Counter,
+            unit: None,
+        }
     }
     pub const fn info(name: &'static str, help: &'static str) -> Self {
-        Self { name, help, kind: MetricType::Info, unit: None }
+        Self {
+            name,
+            help,
+            kind: MetricType::Info,
+            unit: None,
+        }
     }
 
     /// The name samples of this family carry.
@@ -85,10 +109,17 @@ impl Samples {
 
     /// Adds one sample with extra labels.
     pub fn push(&mut self, desc: &'static MetricDesc, labels: Labels, value: f64) {
-        let family = match self.families.iter_mut().position(|f| std::ptr::eq(f.desc, desc)) {
+        let family = match self
+            .families
+            .iter_mut()
+            .position(|f| std::ptr::eq(f.desc, desc))
+        {
             Some(i) => &mut self.families[i],
             None => {
-                self.families.push(Family { desc, samples: Vec::new() });
+                self.families.push(Family {
+                    desc,
+                    samples: Vec::new(),
+                });
                 self.families.last_mut().expect("just pushed")
             }
         };
@@ -109,7 +140,12 @@ impl Samples {
     }
 
     /// Like [`Samples::set_some`], with one extra label.
-    pub fn push_some(&mut self, desc: &'static MetricDesc, label: (&'static str, &str), value: Option<f64>) {
+    pub fn push_some(
+        &mut self,
+        desc: &'static MetricDesc,
+        label: (&'static str, &str),
+        value: Option<f64>,
+    ) {
         if let Some(v) = value {
             self.push(desc, vec![(label.0, label.1.to_owned())], v);
         }
@@ -122,12 +158,16 @@ impl Samples {
     /// The value of the first sample of `name` whose labels include all of `labels`.
     /// Meant for tests and the `--once` summary.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        self.families.iter().filter(|f| f.desc.name == name).flat_map(|f| &f.samples).find_map(|s| {
-            labels
-                .iter()
-                .all(|(k, v)| s.labels.iter().any(|(lk, lv)| lk == k && lv == v))
-                .then_some(s.value)
-        })
+        self.families
+            .iter()
+            .filter(|f| f.desc.name == name)
+            .flat_map(|f| &f.samples)
+            .find_map(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+                    .then_some(s.value)
+            })
     }
 }
 
@@ -149,7 +189,9 @@ impl Format {
     /// Picks the format a scraper asked for. OpenMetrics only when the `Accept` header names it
     /// (Prometheus does); everything else (curl, older agents) gets the classic format.
     pub fn negotiate(accept: Option<&str>) -> Format {
-        let Some(accept) = accept else { return Format::Classic };
+        let Some(accept) = accept else {
+            return Format::Classic;
+        };
         let wants_openmetrics = accept.split(',').any(|part| {
             let mut params = part.split(';').map(str::trim);
             let media = params.next().unwrap_or_default();
@@ -191,18 +233,31 @@ pub fn write_header(out: &mut String, desc: &MetricDesc, format: Format) {
             out.push(' ');
             escape_into(out, desc.help, false);
             out.push('\n');
-            let kind = if desc.kind == MetricType::Counter { "counter" } else { "gauge" };
+            let kind = if desc.kind == MetricType::Counter {
+                "counter"
+            } else {
+                "gauge"
+            };
             let _ = writeln!(out, "# TYPE {name} {kind}");
         }
     }
 }
 
 /// Writes one sample line: identifying labels first, then the sample's own.
-pub fn write_sample(out: &mut String, desc: &MetricDesc, ident: &[(&str, &str)], labels: &[(&'static str, String)], value: f64) {
+pub fn write_sample(
+    out: &mut String,
+    desc: &MetricDesc,
+    ident: &[(&str, &str)],
+    labels: &[(&'static str, String)],
+    value: f64,
+) {
     desc.sample_name(out);
     if !ident.is_empty() || !labels.is_empty() {
         out.push('{');
-        let pairs = ident.iter().copied().chain(labels.iter().map(|(k, v)| (*k, v.as_str())));
+        let pairs = ident
+            .iter()
+            .copied()
+            .chain(labels.iter().map(|(k, v)| (*k, v.as_str())));
         for (i, (k, v)) in pairs.enumerate() {
             if i > 0 {
                 out.push(',');
@@ -255,7 +310,8 @@ fn escape_into(out: &mut String, s: &str, quotes: bool) {
 mod tests {
     use super::*;
 
-    static G: MetricDesc = MetricDesc::gauge_with_unit("x_capacity_bytes", "bytes", "From \"a\"\\b");
+    static G: MetricDesc =
+        MetricDesc::gauge_with_unit("x_capacity_bytes", "bytes", "From \"a\"\\b");
     static C: MetricDesc = MetricDesc::counter("x_polls", "Polls");
     static I: MetricDesc = MetricDesc::info("x", "Facts");
 
@@ -288,7 +344,8 @@ mod tests {
     #[test]
     fn classic_names_counters_with_total_and_infos_as_gauges() {
         let text = render(Format::Classic);
-        assert!(text.contains("# HELP x_capacity_bytes From \"a\"\\\\b\n# TYPE x_capacity_bytes gauge\n"));
+        assert!(text
+            .contains("# HELP x_capacity_bytes From \"a\"\\\\b\n# TYPE x_capacity_bytes gauge\n"));
         assert!(text.contains("# HELP x_polls_total Polls\n# TYPE x_polls_total counter\nx_polls_total{account=\"acme\"} 3\n"));
         assert!(text.contains("# TYPE x_info gauge\nx_info{account=\"acme\",tier=\"pro\"} 1\n"));
         assert!(!text.contains("# UNIT") && !text.contains("# EOF"));
@@ -297,7 +354,15 @@ mod tests {
     #[test]
     fn values_print_exactly() {
         let mut s = String::new();
-        for v in [0.0, -3.0, 0.25, 1754827419.0, f64::NAN, f64::INFINITY, 1e300] {
+        for v in [
+            0.0,
+            -3.0,
+            0.25,
+            1754827419.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e300,
+        ] {
             write_value(&mut s, v);
             s.push(' ');
         }
@@ -310,7 +375,10 @@ mod tests {
         assert_eq!(Format::negotiate(Some("*/*")), Format::Classic);
         let prom = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1";
         assert_eq!(Format::negotiate(Some(prom)), Format::OpenMetrics);
-        assert_eq!(Format::negotiate(Some("application/openmetrics-text; q=0")), Format::Classic);
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text; q=0")),
+            Format::Classic
+        );
     }
 
     #[test]

@@ -93,7 +93,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { telemetry_path: "/metrics".into(), log_config_warnings: true, shard: None }
+        Self {
+            telemetry_path: "/metrics".into(),
+            log_config_warnings: true,
+            shard: None,
+        }
     }
 }
 
@@ -118,14 +122,29 @@ struct Supervisor {
 
 impl Supervisor {
     fn apply(&mut self, config: &Config) {
-        let next_polls: HashMap<_, _> =
-            self.store.statuses().into_iter().filter_map(|s| s.next_poll.map(|t| (s.key, t))).collect();
+        let next_polls: HashMap<_, _> = self
+            .store
+            .statuses()
+            .into_iter()
+            .filter_map(|s| s.next_poll.map(|t| (s.key, t)))
+            .collect();
         self.current.cancel();
         self.current = self.root.child_token();
         let tasks = scheduler::tasks(config, &self.http, &self.stats);
-        self.stats = tasks.iter().map(|t| (t.key.clone(), t.ctx.stats.clone())).collect();
-        self.store.set_accounts(tasks.iter().map(|t| t.info()).collect());
-        scheduler::spawn_all(tasks, &config.defaults, &self.store, &self.tracker, &self.current, &next_polls);
+        self.stats = tasks
+            .iter()
+            .map(|t| (t.key.clone(), t.ctx.stats.clone()))
+            .collect();
+        self.store
+            .set_accounts(tasks.iter().map(|t| t.info()).collect());
+        scheduler::spawn_all(
+            tasks,
+            &config.defaults,
+            &self.store,
+            &self.tracker,
+            &self.current,
+            &next_polls,
+        );
     }
 }
 
@@ -161,7 +180,9 @@ pub async fn run(
     };
     supervisor.apply(&config);
     match config.shard {
-        Some(shard) => tracing::info!(accounts = config.accounts.len(), %shard, other_shards = config.other_shards.len(), "polling started"),
+        Some(shard) => {
+            tracing::info!(accounts = config.accounts.len(), %shard, other_shards = config.other_shards.len(), "polling started")
+        }
         None => tracing::info!(accounts = config.accounts.len(), "polling started"),
     }
 
@@ -185,7 +206,9 @@ pub async fn run(
                     }
                     Err(e) => {
                         store.record_reload(false);
-                        tracing::error!("configuration rejected, the previous one keeps running:\n{e}");
+                        tracing::error!(
+                            "configuration rejected, the previous one keeps running:\n{e}"
+                        );
                         Err(e.to_string())
                     }
                 };
@@ -198,7 +221,11 @@ pub async fn run(
         })
     };
 
-    let app = server::router(AppState { store, telemetry_path: options.telemetry_path.clone(), reload: Some(reload_tx) });
+    let app = server::router(AppState {
+        store,
+        telemetry_path: options.telemetry_path.clone(),
+        reload: Some(reload_tx),
+    });
     tracing::info!(address = %listener.local_addr()?, "listening");
     let stop = root.clone();
     let served = axum::serve(listener, app)
@@ -242,7 +269,10 @@ pub fn reload_signals() -> mpsc::Receiver<()> {
     let (tx, rx) = mpsc::channel(1);
     #[cfg(unix)]
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading configuration");
             let _ = tx.try_send(());

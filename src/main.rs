@@ -12,13 +12,23 @@ use quota_exporter::exposition::Format;
 use quota_exporter::shard::Shard;
 use quota_exporter::simulator::Simulator;
 use quota_exporter::store::{revision, version, Store};
-use quota_exporter::{http_client, reload_signals, run, scheduler, shutdown_signal, ConfigSource, Options};
+use quota_exporter::{
+    http_client, reload_signals, run, scheduler, shutdown_signal, ConfigSource, Options,
+};
 
 #[derive(Parser, Debug)]
-#[command(name = "quota-exporter", about = "Prometheus exporter for SaaS quotas: storage, seats, licences and their expiry", disable_version_flag = true)]
+#[command(
+    name = "quota-exporter",
+    about = "Prometheus exporter for SaaS quotas: storage, seats, licences and their expiry",
+    disable_version_flag = true
+)]
 struct Args {
     /// Configuration file (YAML, or TOML by extension).
-    #[arg(long = "config.file", value_name = "PATH", env = "QUOTA_EXPORTER_CONFIG")]
+    #[arg(
+        long = "config.file",
+        value_name = "PATH",
+        env = "QUOTA_EXPORTER_CONFIG"
+    )]
     config_file: Option<PathBuf>,
     /// Load and validate the configuration, print a summary, and exit 0 (valid) or 1.
     #[arg(long = "config.check")]
@@ -30,10 +40,18 @@ struct Args {
     #[arg(long)]
     demo: bool,
     /// Address to listen on.
-    #[arg(long = "web.listen-address", default_value = ":10042", value_name = "ADDR")]
+    #[arg(
+        long = "web.listen-address",
+        default_value = ":10042",
+        value_name = "ADDR"
+    )]
     listen_address: String,
     /// Path under which to expose metrics.
-    #[arg(long = "web.telemetry-path", default_value = "/metrics", value_name = "PATH")]
+    #[arg(
+        long = "web.telemetry-path",
+        default_value = "/metrics",
+        value_name = "PATH"
+    )]
     telemetry_path: String,
     /// Log level: debug, info, warn or error.
     #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
@@ -57,7 +75,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(&args);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -95,9 +116,22 @@ async fn real_main(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let addr = listen_address(&args.listen_address)?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-    let options = Options { telemetry_path: args.telemetry_path.clone(), log_config_warnings: simulator.is_none(), shard: args.shard };
-    run(source, listener, options, reload_signals(), shutdown_signal()).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let options = Options {
+        telemetry_path: args.telemetry_path.clone(),
+        log_config_warnings: simulator.is_none(),
+        shard: args.shard,
+    };
+    run(
+        source,
+        listener,
+        options,
+        reload_signals(),
+        shutdown_signal(),
+    )
+    .await?;
     drop(simulator);
     Ok(ExitCode::SUCCESS)
 }
@@ -111,7 +145,10 @@ fn config_check(source: &ConfigSource, shard: Option<Shard>) -> ExitCode {
                     config.accounts.len(),
                     config.accounts.len() + config.other_shards.len()
                 ),
-                None => println!("configuration is valid: {} account(s)", config.accounts.len()),
+                None => println!(
+                    "configuration is valid: {} account(s)",
+                    config.accounts.len()
+                ),
             }
             for a in &config.accounts {
                 println!(
@@ -126,7 +163,10 @@ fn config_check(source: &ConfigSource, shard: Option<Shard>) -> ExitCode {
                 );
             }
             if !config.other_shards.is_empty() {
-                println!("  owned by other shards: {}", config.other_shards.join(", "));
+                println!(
+                    "  owned by other shards: {}",
+                    config.other_shards.join(", ")
+                );
             }
             for w in &config.warnings {
                 println!("warning: {w}");
@@ -150,27 +190,59 @@ async fn once(source: &ConfigSource, shard: Option<Shard>) -> anyhow::Result<Exi
     let tasks = scheduler::tasks(&config, &http_client(), &Default::default());
     store.set_accounts(tasks.iter().map(|t| t.info()).collect());
     let failures = scheduler::poll_all_once(tasks, store.clone()).await;
-    print!("{}", String::from_utf8_lossy(store.exposition(Format::Classic).body()));
+    print!(
+        "{}",
+        String::from_utf8_lossy(store.exposition(Format::Classic).body())
+    );
     for (key, e) in &failures {
-        eprintln!("{}/{}: {} ({})", key.vendor, key.account, e.message, e.reason);
+        eprintln!(
+            "{}/{}: {} ({})",
+            key.vendor, key.account, e.message, e.reason
+        );
     }
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Accepts `:PORT` (all interfaces), `HOST:PORT` and `[V6]:PORT`.
 fn listen_address(s: &str) -> anyhow::Result<SocketAddr> {
-    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_owned() };
-    full.parse().with_context(|| format!("--web.listen-address: {s:?} is not HOST:PORT or :PORT"))
+    let full = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_owned()
+    };
+    full.parse()
+        .with_context(|| format!("--web.listen-address: {s:?} is not HOST:PORT or :PORT"))
 }
 
 fn init_logging(args: &Args) {
     use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("QUOTA_EXPORTER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{},hyper=warn,reqwest=warn", args.log_level)));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("QUOTA_EXPORTER_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!(
+                "{},hyper=warn,reqwest=warn",
+                args.log_level
+            ))
+        });
     let registry = tracing_subscriber::registry().with(filter);
     if args.log_format == "json" {
-        registry.with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)).init();
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .init();
     } else {
-        registry.with(tracing_logfmt::builder().layer().with_writer(std::io::stderr)).init();
+        registry
+            .with(
+                tracing_logfmt::builder()
+                    .layer()
+                    .with_writer(std::io::stderr),
+            )
+            .init();
     }
 }

@@ -59,15 +59,23 @@ pub fn tasks(
         .accounts
         .iter()
         .map(|a: &AccountConfig| {
-            let key = AccountKey { vendor: a.vendor.name, account: a.name.clone() };
-            let limit =
-                limits.entry(a.vendor.name).or_insert_with(|| Arc::new(Semaphore::new(config.defaults.max_concurrent_polls))).clone();
+            let key = AccountKey {
+                vendor: a.vendor.name,
+                account: a.name.clone(),
+            };
+            let limit = limits
+                .entry(a.vendor.name)
+                .or_insert_with(|| Arc::new(Semaphore::new(config.defaults.max_concurrent_polls)))
+                .clone();
             let stats = previous_stats.get(&key).cloned().unwrap_or_default();
             AccountTask {
                 key,
                 schedule: a.schedule.clone(),
                 client: a.client.clone(),
-                ctx: PollContext { http: http.clone(), stats },
+                ctx: PollContext {
+                    http: http.clone(),
+                    stats,
+                },
                 limit,
             }
         })
@@ -75,15 +83,27 @@ pub fn tasks(
 }
 
 /// Runs an account's poll loop until `cancel` fires. `first_delay` is when the first poll starts.
-pub async fn run_account(task: AccountTask, defaults: Defaults, store: Arc<Store>, first_delay: Duration, cancel: CancellationToken) {
+pub async fn run_account(
+    task: AccountTask,
+    defaults: Defaults,
+    store: Arc<Store>,
+    first_delay: Duration,
+    cancel: CancellationToken,
+) {
     store.set_next_poll(&task.key, SystemTime::now() + first_delay);
     if !sleep(first_delay, &cancel).await {
         return;
     }
     loop {
-        let Some(outcome) = poll(&task, &store, &cancel).await else { return };
+        let Some(outcome) = poll(&task, &store, &cancel).await else {
+            return;
+        };
         let mut delay = jittered(task.schedule.interval, defaults.jitter);
-        if let Err(PollError { retry: Retry::HoldOff(hold), .. }) = &outcome {
+        if let Err(PollError {
+            retry: Retry::HoldOff(hold),
+            ..
+        }) = &outcome
+        {
             delay = delay.max(*hold);
         }
         store.set_next_poll(&task.key, SystemTime::now() + delay);
@@ -95,7 +115,10 @@ pub async fn run_account(task: AccountTask, defaults: Defaults, store: Arc<Store
 
 /// Polls every account once, concurrently (within each vendor's cap), and records the outcomes.
 /// Used by `--once`. Returns the failures.
-pub async fn poll_all_once(tasks: Vec<AccountTask>, store: Arc<Store>) -> Vec<(AccountKey, PollError)> {
+pub async fn poll_all_once(
+    tasks: Vec<AccountTask>,
+    store: Arc<Store>,
+) -> Vec<(AccountKey, PollError)> {
     let cancel = CancellationToken::new();
     let handles: Vec<_> = tasks
         .into_iter()
@@ -117,7 +140,11 @@ pub async fn poll_all_once(tasks: Vec<AccountTask>, store: Arc<Store>) -> Vec<(A
 }
 
 /// One poll: attempts and retries, then the outcome recorded. `None` if cancelled.
-pub async fn poll(task: &AccountTask, store: &Store, cancel: &CancellationToken) -> Option<Result<(), PollError>> {
+pub async fn poll(
+    task: &AccountTask,
+    store: &Store,
+    cancel: &CancellationToken,
+) -> Option<Result<(), PollError>> {
     let _permit = tokio::select! {
         permit = task.limit.clone().acquire_owned() => permit.ok()?,
         _ = cancel.cancelled() => return None,
@@ -188,14 +215,23 @@ async fn attempt_once(task: &AccountTask) -> Result<Samples, PollError> {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(PollError::new(FailureReason::Panic, format!("poll panicked: {message}")))
+            Err(PollError::new(
+                FailureReason::Panic,
+                format!("poll panicked: {message}"),
+            ))
         }
-        Ok(Err(_cancelled)) => Err(PollError::new(FailureReason::Panic, "poll task was cancelled")),
+        Ok(Err(_cancelled)) => Err(PollError::new(
+            FailureReason::Panic,
+            "poll task was cancelled",
+        )),
         Err(_elapsed) => {
             handle.abort();
             Err(PollError::new(
                 FailureReason::Timeout,
-                format!("no complete answer within the timeout of {}", humantime::format_duration(task.schedule.timeout)),
+                format!(
+                    "no complete answer within the timeout of {}",
+                    humantime::format_duration(task.schedule.timeout)
+                ),
             )
             .with_retry(Retry::Backoff))
         }
@@ -213,7 +249,9 @@ async fn sleep(d: Duration, cancel: &CancellationToken) -> bool {
 /// `base × 2^attempt`, randomised to 50–100% of that so retries of many accounts spread out,
 /// capped at a minute.
 fn backoff(base: Duration, attempt: u32) -> Duration {
-    let full = base.saturating_mul(2u32.saturating_pow(attempt)).min(MAX_RETRY_WAIT);
+    let full = base
+        .saturating_mul(2u32.saturating_pow(attempt))
+        .min(MAX_RETRY_WAIT);
     full.mul_f64(rand::rng().random_range(0.5..=1.0))
 }
 
@@ -249,7 +287,13 @@ pub fn spawn_all(
             Some(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
             None => first_delay(defaults.startup_spread, task.schedule.interval),
         };
-        tracker.spawn(run_account(task, defaults.clone(), store.clone(), delay, cancel.clone()));
+        tracker.spawn(run_account(
+            task,
+            defaults.clone(),
+            store.clone(),
+            delay,
+            cancel.clone(),
+        ));
     }
 }
 
@@ -298,7 +342,10 @@ mod tests {
     fn task(name: &str, account: Scripted, retries: u32) -> (AccountTask, Arc<Scripted>) {
         let account = Arc::new(account);
         let task = AccountTask {
-            key: AccountKey { vendor: "wecom_wedrive", account: name.into() },
+            key: AccountKey {
+                vendor: "wecom_wedrive",
+                account: name.into(),
+            },
             schedule: Schedule {
                 interval: Duration::from_millis(50),
                 timeout: Duration::from_millis(200),
@@ -307,14 +354,23 @@ mod tests {
                 retry_backoff: Duration::from_millis(1),
             },
             client: account.clone(),
-            ctx: PollContext { http: reqwest::Client::new(), stats: Default::default() },
+            ctx: PollContext {
+                http: reqwest::Client::new(),
+                stats: Default::default(),
+            },
             limit: Arc::new(Semaphore::new(4)),
         };
         (task, account)
     }
 
     fn scripted(fail_first: u32, error: PollError) -> Scripted {
-        Scripted { calls: AtomicU32::new(0), fail_first, error, panic_on: None, hang: false }
+        Scripted {
+            calls: AtomicU32::new(0),
+            fail_first,
+            error,
+            panic_on: None,
+            hang: false,
+        }
     }
 
     fn exposition(store: &Store) -> String {
@@ -324,22 +380,38 @@ mod tests {
     #[tokio::test]
     async fn retryable_failures_are_retried_within_one_poll() {
         let store = Arc::new(Store::new());
-        let (t, account) = task("a", scripted(2, PollError::new(FailureReason::Api, "busy").with_retry(Retry::Backoff)), 2);
+        let (t, account) = task(
+            "a",
+            scripted(
+                2,
+                PollError::new(FailureReason::Api, "busy").with_retry(Retry::Backoff),
+            ),
+            2,
+        );
         store.set_accounts(vec![t.info()]);
         let outcome = poll(&t, &store, &CancellationToken::new()).await.unwrap();
         assert!(outcome.is_ok());
         assert_eq!(account.calls.load(Ordering::SeqCst), 3);
         let text = exposition(&store);
         assert!(text.contains("test_polls_seen{account=\"a\"} 3"), "{text}");
-        assert!(text.contains("quota_exporter_polls_total{vendor=\"wecom_wedrive\",account=\"a\"} 1"));
+        assert!(
+            text.contains("quota_exporter_polls_total{vendor=\"wecom_wedrive\",account=\"a\"} 1")
+        );
     }
 
     #[tokio::test]
     async fn non_retryable_failures_are_not_retried() {
         let store = Arc::new(Store::new());
-        let (t, account) = task("a", scripted(5, PollError::new(FailureReason::Auth, "bad secret")), 3);
+        let (t, account) = task(
+            "a",
+            scripted(5, PollError::new(FailureReason::Auth, "bad secret")),
+            3,
+        );
         store.set_accounts(vec![t.info()]);
-        let err = poll(&t, &store, &CancellationToken::new()).await.unwrap().unwrap_err();
+        let err = poll(&t, &store, &CancellationToken::new())
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.reason, FailureReason::Auth);
         assert_eq!(account.calls.load(Ordering::SeqCst), 1);
         assert!(exposition(&store).contains("reason=\"auth\"} 1"));
@@ -348,9 +420,19 @@ mod tests {
     #[tokio::test]
     async fn retries_are_bounded() {
         let store = Arc::new(Store::new());
-        let (t, account) = task("a", scripted(99, PollError::new(FailureReason::Transport, "reset").with_retry(Retry::Backoff)), 2);
+        let (t, account) = task(
+            "a",
+            scripted(
+                99,
+                PollError::new(FailureReason::Transport, "reset").with_retry(Retry::Backoff),
+            ),
+            2,
+        );
         store.set_accounts(vec![t.info()]);
-        assert!(poll(&t, &store, &CancellationToken::new()).await.unwrap().is_err());
+        assert!(poll(&t, &store, &CancellationToken::new())
+            .await
+            .unwrap()
+            .is_err());
         assert_eq!(account.calls.load(Ordering::SeqCst), 3);
     }
 
@@ -361,7 +443,10 @@ mod tests {
         s.hang = true;
         let (t, _) = task("a", s, 0);
         store.set_accounts(vec![t.info()]);
-        let err = poll(&t, &store, &CancellationToken::new()).await.unwrap().unwrap_err();
+        let err = poll(&t, &store, &CancellationToken::new())
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.reason, FailureReason::Timeout);
         assert!(exposition(&store).contains("reason=\"timeout\"} 1"));
     }
@@ -372,13 +457,32 @@ mod tests {
         let mut panicky = scripted(0, PollError::new(FailureReason::Api, ""));
         panicky.panic_on = Some(1);
         let (t1, a1) = task("panicky", panicky, 0);
-        let (t2, a2) = task("calm", scripted(0, PollError::new(FailureReason::Api, "")), 0);
+        let (t2, a2) = task(
+            "calm",
+            scripted(0, PollError::new(FailureReason::Api, "")),
+            0,
+        );
         store.set_accounts(vec![t1.info(), t2.info()]);
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let defaults = Defaults { jitter: 0.0, ..Defaults::default() };
-        tracker.spawn(run_account(t1, defaults.clone(), store.clone(), Duration::ZERO, cancel.clone()));
-        tracker.spawn(run_account(t2, defaults, store.clone(), Duration::ZERO, cancel.clone()));
+        let defaults = Defaults {
+            jitter: 0.0,
+            ..Defaults::default()
+        };
+        tracker.spawn(run_account(
+            t1,
+            defaults.clone(),
+            store.clone(),
+            Duration::ZERO,
+            cancel.clone(),
+        ));
+        tracker.spawn(run_account(
+            t2,
+            defaults,
+            store.clone(),
+            Duration::ZERO,
+            cancel.clone(),
+        ));
         // Bounded wait for both accounts to poll a few times.
         for _ in 0..100 {
             if a1.calls.load(Ordering::SeqCst) >= 3 && a2.calls.load(Ordering::SeqCst) >= 3 {
@@ -389,22 +493,40 @@ mod tests {
         cancel.cancel();
         tracker.close();
         tracker.wait().await;
-        assert!(a1.calls.load(Ordering::SeqCst) >= 3, "the panicking account kept polling");
+        assert!(
+            a1.calls.load(Ordering::SeqCst) >= 3,
+            "the panicking account kept polling"
+        );
         let text = exposition(&store);
         assert!(text.contains("quota_exporter_poll_failures_total{vendor=\"wecom_wedrive\",account=\"panicky\",reason=\"panic\"} 1"), "{text}");
-        assert!(text.contains("quota_exporter_up{vendor=\"wecom_wedrive\",account=\"panicky\"} 1"), "recovered after the panic");
+        assert!(
+            text.contains("quota_exporter_up{vendor=\"wecom_wedrive\",account=\"panicky\"} 1"),
+            "recovered after the panic"
+        );
         assert!(text.contains("quota_exporter_poll_failures_total{vendor=\"wecom_wedrive\",account=\"calm\",reason=\"panic\"} 0"));
-        let status = store.statuses().into_iter().find(|s| s.key.account == "panicky").unwrap();
-        assert!(status.last_error.unwrap().1.contains("scripted panic on call 1"));
+        let status = store
+            .statuses()
+            .into_iter()
+            .find(|s| s.key.account == "panicky")
+            .unwrap();
+        assert!(status
+            .last_error
+            .unwrap()
+            .1
+            .contains("scripted panic on call 1"));
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
         let b = Duration::from_secs(1);
-        assert!(backoff(b, 0) <= Duration::from_secs(1) && backoff(b, 0) >= Duration::from_millis(500));
+        assert!(
+            backoff(b, 0) <= Duration::from_secs(1) && backoff(b, 0) >= Duration::from_millis(500)
+        );
         assert!(backoff(b, 3) >= Duration::from_secs(4));
         assert!(backoff(b, 20) <= MAX_RETRY_WAIT);
-        assert!(first_delay(Duration::from_secs(5), Duration::from_secs(1)) < Duration::from_secs(1));
+        assert!(
+            first_delay(Duration::from_secs(5), Duration::from_secs(1)) < Duration::from_secs(1)
+        );
         let j = jittered(Duration::from_secs(100), 0.1);
         assert!(j >= Duration::from_secs(90) && j <= Duration::from_secs(110));
     }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::extract::State;
-use axum::http::header::{ACCEPT, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use axum::http::header::{
+    ACCEPT, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,16 +41,23 @@ pub fn router(state: AppState) -> Router {
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let format = Format::negotiate(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
     let rendered = state.store.exposition(format);
-    let gzip = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(accepts_gzip);
+    let gzip = headers
+        .get(ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(accepts_gzip);
     let mut response = if gzip {
         let mut r = rendered.gzip().clone().into_response();
-        r.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r.headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
         rendered.body().clone().into_response()
     };
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     h.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -59,7 +68,9 @@ fn accepts_gzip(accept_encoding: &str) -> bool {
     accept_encoding.split(',').any(|part| {
         let mut params = part.split(';').map(str::trim);
         let coding = params.next().unwrap_or_default();
-        let refused = params.any(|p| p.replace(' ', "").starts_with("q=0") && !p.contains(|c: char| ('1'..='9').contains(&c)));
+        let refused = params.any(|p| {
+            p.replace(' ', "").starts_with("q=0") && !p.contains(|c: char| ('1'..='9').contains(&c))
+        });
         (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
     })
 }
@@ -70,14 +81,24 @@ async fn ready(State(state): State<AppState>) -> Response {
     if waiting == 0 {
         "Ready\n".into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, format!("Not ready: {waiting} of {} accounts have not been polled yet\n", statuses.len()))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "Not ready: {waiting} of {} accounts have not been polled yet\n",
+                statuses.len()
+            ),
+        )
             .into_response()
     }
 }
 
 async fn reload(State(state): State<AppState>) -> Response {
     let Some(tx) = state.reload else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "reload is not available in this mode\n").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reload is not available in this mode\n",
+        )
+            .into_response();
     };
     let (reply, answer) = oneshot::channel();
     if tx.send(reply).await.is_err() {
@@ -85,7 +106,11 @@ async fn reload(State(state): State<AppState>) -> Response {
     }
     match answer.await {
         Ok(Ok(())) => "Configuration reloaded\n".into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("Configuration rejected; the previous one keeps running:\n{e}\n")).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Configuration rejected; the previous one keeps running:\n{e}\n"),
+        )
+            .into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
     }
 }
@@ -101,12 +126,15 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
             "<td class=bad>down</td>"
         };
         let (error_kind, error_message) = match &s.last_error {
-            Some((reason, message, at)) => (reason.as_str().to_owned(), format!("{} ({})", message, ago(*at))),
+            Some((reason, message, at)) => (
+                reason.as_str().to_owned(),
+                format!("{} ({})", message, ago(*at)),
+            ),
             None => (String::new(), String::new()),
         };
-        let _ = write!(
+        let _ = writeln!(
             rows,
-            "<tr><td>{}</td><td>{}</td>{status}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td>{status}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             html(s.key.vendor),
             html(&s.key.account),
             s.last_success.map(|t| format!("{} ({})", rfc3339(t), ago(t))).unwrap_or_else(|| "never".into()),
@@ -142,13 +170,19 @@ fn rfc3339(t: SystemTime) -> String {
 
 fn ago(t: SystemTime) -> String {
     match SystemTime::now().duration_since(t) {
-        Ok(d) => format!("{} ago", humantime::format_duration(std::time::Duration::from_secs(d.as_secs()))),
+        Ok(d) => format!(
+            "{} ago",
+            humantime::format_duration(std::time::Duration::from_secs(d.as_secs()))
+        ),
         Err(_) => "just now".into(),
     }
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -164,18 +198,34 @@ mod tests {
 
     fn app() -> (Router, Arc<Store>) {
         let store = Arc::new(Store::new());
-        let state = AppState { store: store.clone(), telemetry_path: "/metrics".into(), reload: None };
+        let state = AppState {
+            store: store.clone(),
+            telemetry_path: "/metrics".into(),
+            reload: None,
+        };
         (router(state), store)
     }
 
-    async fn get(app: &Router, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, Vec<u8>) {
+    async fn get(
+        app: &Router,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
         let mut req = Request::get(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let (parts, body) = res.into_parts();
-        (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+        (
+            parts.status,
+            parts.headers,
+            body.collect().await.unwrap().to_bytes().to_vec(),
+        )
     }
 
     #[tokio::test]
@@ -184,14 +234,25 @@ mod tests {
         let (status, h, body) = get(&app, "/metrics", &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(h[CONTENT_TYPE], "text/plain; version=0.0.4; charset=utf-8");
-        assert!(String::from_utf8(body).unwrap().contains("quota_exporter_build_info{"));
+        assert!(String::from_utf8(body)
+            .unwrap()
+            .contains("quota_exporter_build_info{"));
 
         let accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
-        let (_, h, body) = get(&app, "/metrics", &[("accept", accept), ("accept-encoding", "gzip")]).await;
-        assert_eq!(h[CONTENT_TYPE], "application/openmetrics-text; version=1.0.0; charset=utf-8");
+        let (_, h, body) = get(
+            &app,
+            "/metrics",
+            &[("accept", accept), ("accept-encoding", "gzip")],
+        )
+        .await;
+        assert_eq!(
+            h[CONTENT_TYPE],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
         assert_eq!(h[CONTENT_ENCODING], "gzip");
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text).unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text)
+            .unwrap();
         assert!(text.ends_with("# EOF\n"));
     }
 
@@ -206,7 +267,10 @@ mod tests {
     #[tokio::test]
     async fn readiness_waits_for_first_polls_and_landing_page_shows_errors() {
         let (app, store) = app();
-        let key = AccountKey { vendor: "wecom_wedrive", account: "acme<1>".into() };
+        let key = AccountKey {
+            vendor: "wecom_wedrive",
+            account: "acme<1>".into(),
+        };
         store.set_accounts(vec![AccountInfo {
             key: key.clone(),
             interval: Duration::from_secs(7200),
@@ -214,20 +278,34 @@ mod tests {
             description: "base_url=https://qyapi.weixin.qq.com".into(),
             stats: Default::default(),
         }]);
-        assert_eq!(get(&app, "/-/ready", &[]).await.0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            get(&app, "/-/ready", &[]).await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         assert_eq!(get(&app, "/-/healthy", &[]).await.0, StatusCode::OK);
-        let err = PollError::new(FailureReason::Permission, "mng_capacity: https://x/y?access_token=TOPSECRET refused");
+        let err = PollError::new(
+            FailureReason::Permission,
+            "mng_capacity: https://x/y?access_token=TOPSECRET refused",
+        );
         store.record_failure(&key, &err, Duration::from_millis(5));
         assert_eq!(get(&app, "/-/ready", &[]).await.0, StatusCode::OK);
         let page = String::from_utf8(get(&app, "/", &[]).await.2).unwrap();
-        assert!(page.contains("acme&lt;1&gt;") && page.contains("permission") && page.contains("refused"), "{page}");
+        assert!(
+            page.contains("acme&lt;1&gt;")
+                && page.contains("permission")
+                && page.contains("refused"),
+            "{page}"
+        );
         assert!(!page.contains("TOPSECRET"));
     }
 
     #[tokio::test]
     async fn reload_without_a_source_is_refused() {
         let (app, _) = app();
-        let res = app.oneshot(Request::post("/-/reload").body(Body::empty()).unwrap()).await.unwrap();
+        let res = app
+            .oneshot(Request::post("/-/reload").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }

@@ -32,7 +32,11 @@ pub fn shard_of(vendor: &str, account: &str, count: u32) -> u32 {
 fn fnv1a(vendor: &str, account: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     // A separator byte that cannot occur in UTF-8 text keeps ("ab","c") apart from ("a","bc").
-    for byte in vendor.bytes().chain(std::iter::once(0xff)).chain(account.bytes()) {
+    for byte in vendor
+        .bytes()
+        .chain(std::iter::once(0xff))
+        .chain(account.bytes())
+    {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -53,7 +57,8 @@ impl FromStr for Shard {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("expected INDEX/COUNT with 0 <= INDEX < COUNT (e.g. 0/3), found {s:?}");
+        let bad =
+            || format!("expected INDEX/COUNT with 0 <= INDEX < COUNT (e.g. 0/3), found {s:?}");
         let (index, count) = s.trim().split_once('/').ok_or_else(bad)?;
         let index: u32 = index.trim().parse().map_err(|_| bad())?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;
@@ -72,7 +77,9 @@ impl fmt::Display for Shard {
 
 impl<'de> Deserialize<'de> for Shard {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -82,7 +89,9 @@ mod tests {
 
     fn accounts() -> Vec<(&'static str, String)> {
         let vendors = ["wecom_wedrive", "koodrive", "tencent_cwp"];
-        (0..3000).map(|i| (vendors[i % 3], format!("account-{i}"))).collect()
+        (0..3000)
+            .map(|i| (vendors[i % 3], format!("account-{i}")))
+            .collect()
     }
 
     #[test]
@@ -98,7 +107,10 @@ mod tests {
             }
             let fair = accounts.len() / count as usize;
             for size in sizes {
-                assert!(size > fair * 7 / 10 && size < fair * 13 / 10, "unbalanced: {size} vs {fair}");
+                assert!(
+                    size > fair * 7 / 10 && size < fair * 13 / 10,
+                    "unbalanced: {size} vs {fair}"
+                );
             }
         }
     }
@@ -109,14 +121,21 @@ mod tests {
         for count in [2u32, 3, 4, 9] {
             let mut moved = 0;
             for (vendor, name) in &accounts {
-                let (before, after) = (shard_of(vendor, name, count), shard_of(vendor, name, count + 1));
+                let (before, after) = (
+                    shard_of(vendor, name, count),
+                    shard_of(vendor, name, count + 1),
+                );
                 if before != after {
                     moved += 1;
                     assert_eq!(after, count, "an account only ever moves to the new shard");
                 }
             }
             let expected = accounts.len() / (count as usize + 1);
-            assert!(moved < expected * 13 / 10, "{moved} moved going {count}->{}, expected about {expected}", count + 1);
+            assert!(
+                moved < expected * 13 / 10,
+                "{moved} moved going {count}->{}, expected about {expected}",
+                count + 1
+            );
         }
     }
 
@@ -125,7 +144,9 @@ mod tests {
         // Pinned values: a change here would silently re-shard every deployment.
         assert_eq!(fnv1a("", ""), 0xaf64_724c_8602_eb6e);
         assert_eq!(shard_of("wecom_wedrive", "acme", 1), 0);
-        let pinned: Vec<u32> = (0..8).map(|i| shard_of("koodrive", &format!("a{i}"), 4)).collect();
+        let pinned: Vec<u32> = (0..8)
+            .map(|i| shard_of("koodrive", &format!("a{i}"), 4))
+            .collect();
         assert_eq!(pinned, PINNED);
     }
 

@@ -14,7 +14,10 @@ use bytes::Bytes;
 use crate::exposition::{write_eof, write_header, write_sample, Format, MetricDesc, Samples};
 use crate::vendors::{CallStats, FailureReason, PollError};
 
-static UP: MetricDesc = MetricDesc::gauge("quota_exporter_up", "Whether the account's last poll succeeded (1) or failed (0)");
+static UP: MetricDesc = MetricDesc::gauge(
+    "quota_exporter_up",
+    "Whether the account's last poll succeeded (1) or failed (0)",
+);
 static LAST_SUCCESS: MetricDesc = MetricDesc::gauge_with_unit(
     "quota_exporter_last_success_timestamp_seconds",
     "seconds",
@@ -30,7 +33,10 @@ static POLL_INTERVAL: MetricDesc = MetricDesc::gauge_with_unit(
     "seconds",
     "The account's configured poll interval: how often its vendor series are refreshed",
 );
-static POLLS: MetricDesc = MetricDesc::counter("quota_exporter_polls", "Polls of the account that finished, successful or not");
+static POLLS: MetricDesc = MetricDesc::counter(
+    "quota_exporter_polls",
+    "Polls of the account that finished, successful or not",
+);
 static POLL_FAILURES: MetricDesc = MetricDesc::counter(
     "quota_exporter_poll_failures",
     "Failed polls of the account, by reason (timeout, transport, http_status, decode, auth, permission, rate_limited, api, panic)",
@@ -39,11 +45,18 @@ static API_REQUESTS: MetricDesc = MetricDesc::counter(
     "quota_exporter_api_requests",
     "Requests sent to the vendor for the account, by endpoint (retries and token requests included), for API quota accounting",
 );
-static TOKEN_REFRESHES: MetricDesc =
-    MetricDesc::counter("quota_exporter_token_refreshes", "Access tokens obtained from the vendor for the account");
-static BUILD_INFO: MetricDesc = MetricDesc::gauge("quota_exporter_build_info", "The exporter's version and source revision; always 1");
-static RELOAD_OK: MetricDesc =
-    MetricDesc::gauge("quota_exporter_config_last_reload_successful", "Whether the last configuration load succeeded (1) or not (0)");
+static TOKEN_REFRESHES: MetricDesc = MetricDesc::counter(
+    "quota_exporter_token_refreshes",
+    "Access tokens obtained from the vendor for the account",
+);
+static BUILD_INFO: MetricDesc = MetricDesc::gauge(
+    "quota_exporter_build_info",
+    "The exporter's version and source revision; always 1",
+);
+static RELOAD_OK: MetricDesc = MetricDesc::gauge(
+    "quota_exporter_config_last_reload_successful",
+    "Whether the last configuration load succeeded (1) or not (0)",
+);
 static RELOAD_TS: MetricDesc = MetricDesc::gauge_with_unit(
     "quota_exporter_config_last_reload_success_timestamp_seconds",
     "seconds",
@@ -142,7 +155,9 @@ impl Entry {
 
     /// The snapshot, unless it is older than `max_staleness` at `now`.
     fn fresh_snapshot(&self, now: Instant) -> Option<&Arc<Snapshot>> {
-        self.snapshot.as_ref().filter(|s| now.duration_since(s.taken_instant) < self.info.max_staleness)
+        self.snapshot
+            .as_ref()
+            .filter(|s| now.duration_since(s.taken_instant) < self.info.max_staleness)
     }
 }
 
@@ -152,6 +167,12 @@ struct State {
     reload_ok: bool,
     reload_success: Option<SystemTime>,
 }
+
+/// One vendor family gathered across accounts: its description and (account, sample) pairs.
+type MergedFamily<'a> = (
+    &'static MetricDesc,
+    Vec<(&'a str, &'a crate::exposition::Sample)>,
+);
 
 /// Bytes of one rendering, shared by every scrape until the next change.
 pub struct Rendered {
@@ -170,7 +191,10 @@ impl Rendered {
     /// The body gzip-compressed, made on the first scrape that asks for it.
     pub fn gzip(&self) -> &Bytes {
         self.gzip.get_or_init(|| {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(self.body.len() / 4), flate2::Compression::fast());
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(self.body.len() / 4),
+                flate2::Compression::fast(),
+            );
             encoder.write_all(&self.body).expect("writing to memory");
             Bytes::from(encoder.finish().expect("writing to memory"))
         })
@@ -203,7 +227,12 @@ impl Default for Store {
 impl Store {
     pub fn new() -> Self {
         Self {
-            state: Mutex::new(State { generation: 0, accounts: BTreeMap::new(), reload_ok: true, reload_success: None }),
+            state: Mutex::new(State {
+                generation: 0,
+                accounts: BTreeMap::new(),
+                reload_ok: true,
+                reload_success: None,
+            }),
             cache: Mutex::new(BTreeMap::new()),
         }
     }
@@ -249,7 +278,11 @@ impl Store {
                 e.up = true;
                 e.polls += 1;
                 e.last_duration = Some(took);
-                e.snapshot = Some(Arc::new(Snapshot { samples, taken: SystemTime::now(), taken_instant: Instant::now() }));
+                e.snapshot = Some(Arc::new(Snapshot {
+                    samples,
+                    taken: SystemTime::now(),
+                    taken_instant: Instant::now(),
+                }));
             }
         });
     }
@@ -263,7 +296,11 @@ impl Store {
                 e.polls += 1;
                 e.last_duration = Some(took);
                 *e.failures.entry(error.reason).or_default() += 1;
-                e.last_error = Some((error.reason, redact_url_queries(&error.message), SystemTime::now()));
+                e.last_error = Some((
+                    error.reason,
+                    redact_url_queries(&error.message),
+                    SystemTime::now(),
+                ));
             }
         });
     }
@@ -277,7 +314,12 @@ impl Store {
 
     /// True once every account has finished its first poll attempt.
     pub fn ready(&self) -> bool {
-        self.state.lock().expect("store lock").accounts.values().all(|e| e.attempted)
+        self.state
+            .lock()
+            .expect("store lock")
+            .accounts
+            .values()
+            .all(|e| e.attempted)
     }
 
     pub fn statuses(&self) -> Vec<AccountStatus> {
@@ -318,9 +360,24 @@ impl Store {
         let mut out = String::with_capacity(4096 + state.accounts.len() * 2048);
 
         write_header(&mut out, &BUILD_INFO, format);
-        write_sample(&mut out, &BUILD_INFO, &[], &[("version", version().to_owned()), ("revision", revision().to_owned())], 1.0);
+        write_sample(
+            &mut out,
+            &BUILD_INFO,
+            &[],
+            &[
+                ("version", version().to_owned()),
+                ("revision", revision().to_owned()),
+            ],
+            1.0,
+        );
         write_header(&mut out, &RELOAD_OK, format);
-        write_sample(&mut out, &RELOAD_OK, &[], &[], if state.reload_ok { 1.0 } else { 0.0 });
+        write_sample(
+            &mut out,
+            &RELOAD_OK,
+            &[],
+            &[],
+            if state.reload_ok { 1.0 } else { 0.0 },
+        );
         if let Some(t) = state.reload_success {
             write_header(&mut out, &RELOAD_TS, format);
             write_sample(&mut out, &RELOAD_TS, &[], &[], unix_seconds(t));
@@ -328,7 +385,10 @@ impl Store {
 
         let accounts: Vec<&Entry> = state.accounts.values().collect();
         fn ident(e: &Entry) -> [(&'static str, &str); 2] {
-            [("vendor", e.info.key.vendor), ("account", e.info.key.account.as_str())]
+            [
+                ("vendor", e.info.key.vendor),
+                ("account", e.info.key.account.as_str()),
+            ]
         }
         let mut family = |desc: &'static MetricDesc, per_account: &dyn Fn(&Entry, &mut String)| {
             if accounts.is_empty() {
@@ -339,7 +399,9 @@ impl Store {
                 per_account(e, &mut out);
             }
         };
-        family(&UP, &|e, out| write_sample(out, &UP, &ident(e), &[], if e.up { 1.0 } else { 0.0 }));
+        family(&UP, &|e, out| {
+            write_sample(out, &UP, &ident(e), &[], if e.up { 1.0 } else { 0.0 })
+        });
         family(&LAST_SUCCESS, &|e, out| {
             if let Some(s) = &e.snapshot {
                 write_sample(out, &LAST_SUCCESS, &ident(e), &[], unix_seconds(s.taken));
@@ -350,43 +412,87 @@ impl Store {
                 write_sample(out, &POLL_DURATION, &ident(e), &[], d.as_secs_f64());
             }
         });
-        family(&POLL_INTERVAL, &|e, out| write_sample(out, &POLL_INTERVAL, &ident(e), &[], e.info.interval.as_secs_f64()));
-        family(&POLLS, &|e, out| write_sample(out, &POLLS, &ident(e), &[], e.polls as f64));
+        family(&POLL_INTERVAL, &|e, out| {
+            write_sample(
+                out,
+                &POLL_INTERVAL,
+                &ident(e),
+                &[],
+                e.info.interval.as_secs_f64(),
+            )
+        });
+        family(&POLLS, &|e, out| {
+            write_sample(out, &POLLS, &ident(e), &[], e.polls as f64)
+        });
         family(&POLL_FAILURES, &|e, out| {
             for (reason, n) in &e.failures {
-                write_sample(out, &POLL_FAILURES, &ident(e), &[("reason", reason.as_str().to_owned())], *n as f64);
+                write_sample(
+                    out,
+                    &POLL_FAILURES,
+                    &ident(e),
+                    &[("reason", reason.as_str().to_owned())],
+                    *n as f64,
+                );
             }
         });
         family(&API_REQUESTS, &|e, out| {
             for (endpoint, n) in e.info.stats.requests() {
-                write_sample(out, &API_REQUESTS, &ident(e), &[("endpoint", endpoint.to_owned())], n as f64);
+                write_sample(
+                    out,
+                    &API_REQUESTS,
+                    &ident(e),
+                    &[("endpoint", endpoint.to_owned())],
+                    n as f64,
+                );
             }
         });
         family(&TOKEN_REFRESHES, &|e, out| {
-            write_sample(out, &TOKEN_REFRESHES, &ident(e), &[], e.info.stats.token_refreshes() as f64)
+            write_sample(
+                out,
+                &TOKEN_REFRESHES,
+                &ident(e),
+                &[],
+                e.info.stats.token_refreshes() as f64,
+            )
         });
 
         // Vendor series: every family once, with the samples of every account whose data is fresh.
         let mut expires: Option<Instant> = None;
-        let mut families: BTreeMap<&'static str, (&'static MetricDesc, Vec<(&str, &crate::exposition::Sample)>)> = BTreeMap::new();
+        let mut families: BTreeMap<&'static str, MergedFamily<'_>> = BTreeMap::new();
         for e in &accounts {
-            let Some(snapshot) = e.fresh_snapshot(now) else { continue };
+            let Some(snapshot) = e.fresh_snapshot(now) else {
+                continue;
+            };
             let stale_at = snapshot.taken_instant + e.info.max_staleness;
             expires = Some(expires.map_or(stale_at, |t| t.min(stale_at)));
             for f in snapshot.samples.families() {
-                let slot = families.entry(f.desc.name).or_insert_with(|| (f.desc, Vec::new()));
-                slot.1.extend(f.samples.iter().map(|s| (e.info.key.account.as_str(), s)));
+                let slot = families
+                    .entry(f.desc.name)
+                    .or_insert_with(|| (f.desc, Vec::new()));
+                slot.1
+                    .extend(f.samples.iter().map(|s| (e.info.key.account.as_str(), s)));
             }
         }
         for (desc, samples) in families.values() {
             write_header(&mut out, desc, format);
             for (account, sample) in samples {
-                write_sample(&mut out, desc, &[("account", account)], &sample.labels, sample.value);
+                write_sample(
+                    &mut out,
+                    desc,
+                    &[("account", account)],
+                    &sample.labels,
+                    sample.value,
+                );
             }
         }
         write_eof(&mut out, format);
 
-        Rendered { generation: state.generation, expires, body: Bytes::from(out), gzip: OnceLock::new() }
+        Rendered {
+            generation: state.generation,
+            expires,
+            body: Bytes::from(out),
+            gzip: OnceLock::new(),
+        }
     }
 }
 
@@ -400,11 +506,18 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 pub fn redact_url_queries(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
-    let next_url = |s: &str| [s.find("http://"), s.find("https://")].into_iter().flatten().min();
+    let next_url = |s: &str| {
+        [s.find("http://"), s.find("https://")]
+            .into_iter()
+            .flatten()
+            .min()
+    };
     while let Some(start) = next_url(rest) {
         out.push_str(&rest[..start]);
         let url_and_after = &rest[start..];
-        let end = url_and_after.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>' | ',')).unwrap_or(url_and_after.len());
+        let end = url_and_after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>' | ','))
+            .unwrap_or(url_and_after.len());
         let url = &url_and_after[..end];
         out.push_str(url.split('?').next().unwrap_or(url));
         rest = &url_and_after[end..];
@@ -421,7 +534,10 @@ mod tests {
 
     fn info(account: &str, max_staleness: Duration) -> AccountInfo {
         AccountInfo {
-            key: AccountKey { vendor: "wecom_wedrive", account: account.into() },
+            key: AccountKey {
+                vendor: "wecom_wedrive",
+                account: account.into(),
+            },
             interval: Duration::from_secs(60),
             max_staleness,
             description: String::new(),
@@ -447,17 +563,30 @@ mod tests {
         assert!(!store.ready());
         store.record_success(&a.key, samples(7.0), Duration::from_millis(20));
         let first = store.exposition(Format::Classic);
-        assert!(Arc::ptr_eq(&first, &store.exposition(Format::Classic)), "no change, no re-render");
+        assert!(
+            Arc::ptr_eq(&first, &store.exposition(Format::Classic)),
+            "no change, no re-render"
+        );
 
-        let err = PollError::new(FailureReason::Timeout, "see https://h/x?access_token=SECRET now");
+        let err = PollError::new(
+            FailureReason::Timeout,
+            "see https://h/x?access_token=SECRET now",
+        );
         store.record_failure(&a.key, &err, Duration::from_secs(1));
         let t = text(&store);
-        assert!(t.contains("v_seats{account=\"a\"} 7"), "last good data kept:\n{t}");
+        assert!(
+            t.contains("v_seats{account=\"a\"} 7"),
+            "last good data kept:\n{t}"
+        );
         assert!(t.contains("quota_exporter_up{vendor=\"wecom_wedrive\",account=\"a\"} 0"));
         assert!(t.contains("quota_exporter_poll_failures_total{vendor=\"wecom_wedrive\",account=\"a\",reason=\"timeout\"} 1"));
         assert!(t.contains("quota_exporter_poll_failures_total{vendor=\"wecom_wedrive\",account=\"b\",reason=\"panic\"} 0"));
         assert!(t.contains("quota_exporter_polls_total{vendor=\"wecom_wedrive\",account=\"a\"} 2"));
-        let status = store.statuses().into_iter().find(|s| s.key.account == "a").unwrap();
+        let status = store
+            .statuses()
+            .into_iter()
+            .find(|s| s.key.account == "a")
+            .unwrap();
         assert_eq!(status.last_error.unwrap().1, "see https://h/x now");
         assert!(!store.ready(), "b has not been polled");
     }
@@ -472,13 +601,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(80));
         let t = text(&store);
         assert!(!t.contains("v_seats"), "stale series must vanish:\n{t}");
-        assert!(t.contains("quota_exporter_last_success_timestamp_seconds{vendor=\"wecom_wedrive\",account=\"a\"}"));
+        assert!(t.contains(
+            "quota_exporter_last_success_timestamp_seconds{vendor=\"wecom_wedrive\",account=\"a\"}"
+        ));
     }
 
     #[test]
     fn removed_accounts_vanish_and_kept_ones_keep_counters() {
         let store = Store::new();
-        let (a, b) = (info("a", Duration::from_secs(60)), info("b", Duration::from_secs(60)));
+        let (a, b) = (
+            info("a", Duration::from_secs(60)),
+            info("b", Duration::from_secs(60)),
+        );
         store.set_accounts(vec![a.clone(), b.clone()]);
         store.record_success(&a.key, samples(1.0), Duration::ZERO);
         store.record_success(&b.key, samples(2.0), Duration::ZERO);
@@ -502,7 +636,10 @@ mod tests {
 
     #[test]
     fn url_queries_are_removed() {
-        assert_eq!(redact_url_queries("a http://x/y?t=1 b (https://z?q) c"), "a http://x/y b (https://z) c");
+        assert_eq!(
+            redact_url_queries("a http://x/y?t=1 b (https://z?q) c"),
+            "a http://x/y b (https://z) c"
+        );
         assert_eq!(redact_url_queries("no url"), "no url");
     }
 }

@@ -21,12 +21,22 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-    let r = client.get(format!("http://127.0.0.1:{port}{path}")).send().ok()?;
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .send()
+        .ok()?;
     Some((r.status().as_u16(), r.text().unwrap_or_default()))
 }
 
@@ -47,7 +57,11 @@ fn wait_for(port: u16, path: &str, pred: impl Fn(&str) -> bool) -> String {
 }
 
 fn signal(child: &Child, sig: &str) {
-    let status = Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -79,7 +93,11 @@ fn version_and_usage_errors() {
     assert!(out.status.success() && text(&out.stdout).starts_with("quota-exporter "));
     let out = run(&[], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--config.file"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--config.file"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(&["--web.listen-addres", "x"], &[]);
     assert_eq!(out.status.code(), Some(2), "clap rejects unknown flags");
 }
@@ -96,13 +114,30 @@ fn config_check_summarises_a_valid_file_without_secrets() {
     let out = run(&["--config.file", example, "--config.check"], &secrets);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("configuration is valid") && stdout.contains("wecom_wedrive/acme: every 2h"), "{stdout}");
+    assert!(
+        stdout.contains("configuration is valid")
+            && stdout.contains("wecom_wedrive/acme: every 2h"),
+        "{stdout}"
+    );
     for (_, secret) in secrets {
         assert!(!stdout.contains(secret));
     }
     // Environment overrides apply.
-    let out = run(&["--config.file", example, "--config.check"], &[secrets[0], secrets[1], secrets[2], secrets[3], ("QUOTA_EXPORTER__DEFAULTS__TIMEOUT", "7s")]);
-    assert!(text(&out.stdout).contains("timeout 7s"), "{}", text(&out.stdout));
+    let out = run(
+        &["--config.file", example, "--config.check"],
+        &[
+            secrets[0],
+            secrets[1],
+            secrets[2],
+            secrets[3],
+            ("QUOTA_EXPORTER__DEFAULTS__TIMEOUT", "7s"),
+        ],
+    );
+    assert!(
+        text(&out.stdout).contains("timeout 7s"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -114,7 +149,10 @@ fn config_check_lists_every_problem_and_exits_1() {
         "defaults:\n  timeout: 2h\nwecom_wedrive:\n  - name: a\n    corp_id: ww\n    secert: x\n  - name: b\n    corp_id: ww\n    secret: { env: QE_CLI_UNSET_SECRET }\n",
     )
     .unwrap();
-    let out = run(&["--config.file", path.to_str().unwrap(), "--config.check"], &[]);
+    let out = run(
+        &["--config.file", path.to_str().unwrap(), "--config.check"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     for needle in ["secert", "QE_CLI_UNSET_SECRET", "(b).timeout"] {
@@ -126,15 +164,32 @@ fn config_check_lists_every_problem_and_exits_1() {
 fn config_check_reports_this_shards_accounts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.yml");
-    let accounts: String = (0..12).map(|i| format!("  - name: a{i}\n    corp_id: ww\n    secret: {{ env: QE_CLI_SET }}\n")).collect();
+    let accounts: String = (0..12)
+        .map(|i| format!("  - name: a{i}\n    corp_id: ww\n    secret: {{ env: QE_CLI_SET }}\n"))
+        .collect();
     std::fs::write(&path, format!("wecom_wedrive:\n{accounts}")).unwrap();
     let mut owned = 0;
     for index in 0..3 {
         let shard = format!("{index}/3");
-        let out = run(&["--config.file", path.to_str().unwrap(), "--config.check", "--shard", &shard], &[("QE_CLI_SET", "x")]);
+        let out = run(
+            &[
+                "--config.file",
+                path.to_str().unwrap(),
+                "--config.check",
+                "--shard",
+                &shard,
+            ],
+            &[("QE_CLI_SET", "x")],
+        );
         let stdout = text(&out.stdout);
-        assert!(out.status.success() && stdout.contains(&format!("shard {shard} owns")), "{stdout}");
-        owned += stdout.lines().filter(|l| l.starts_with("  wecom_wedrive/")).count();
+        assert!(
+            out.status.success() && stdout.contains(&format!("shard {shard} owns")),
+            "{stdout}"
+        );
+        owned += stdout
+            .lines()
+            .filter(|l| l.starts_with("  wecom_wedrive/"))
+            .count();
     }
     assert_eq!(owned, 12);
 }
@@ -144,7 +199,10 @@ fn once_prints_the_demo_exposition() {
     let out = run(&["--once", "--demo"], &[]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(stdout.contains("quota_exporter_up{vendor=\"wecom_wedrive\",account=\"acme\"} 1"), "{stdout}");
+    assert!(
+        stdout.contains("quota_exporter_up{vendor=\"wecom_wedrive\",account=\"acme\"} 1"),
+        "{stdout}"
+    );
     assert!(stdout.contains("wecom_wedrive_capacity_free_bytes{account=\"acme\",pool=\"all\"}"));
 }
 
@@ -170,7 +228,9 @@ fn sigterm_stops_the_demo_cleanly() {
     let addr = format!("127.0.0.1:{port}");
     let mut child = spawn(&["--demo", "--web.listen-address", &addr], &[]);
     wait_for(port, "/-/ready", |_| true);
-    wait_for(port, "/metrics", |m| m.contains("wecom_wedrive_vip_accounts_limit{account=\"acme\"} 10"));
+    wait_for(port, "/metrics", |m| {
+        m.contains("wecom_wedrive_vip_accounts_limit{account=\"acme\"} 10")
+    });
     signal(&child, "TERM");
     let (status, took) = wait_exit(&mut child);
     assert!(status.success(), "exit status {status:?}");
@@ -183,32 +243,64 @@ fn reload_by_signal_and_http_applies_good_configs_and_rejects_bad_ones() {
     let path = dir.path().join("c.yml");
     // Accounts that point at a closed port: reload is about which accounts exist.
     let closed = free_port();
-    let account = |n: &str| format!("  - name: {n}\n    corp_id: ww\n    secret: s\n    base_url: http://127.0.0.1:{closed}\n");
-    let write = |body: &str| std::fs::write(&path, format!("defaults:\n  retries: 0\n  startup_spread: 0s\nwecom_wedrive:\n{body}")).unwrap();
+    let account = |n: &str| {
+        format!("  - name: {n}\n    corp_id: ww\n    secret: s\n    base_url: http://127.0.0.1:{closed}\n")
+    };
+    let write = |body: &str| {
+        std::fs::write(
+            &path,
+            format!("defaults:\n  retries: 0\n  startup_spread: 0s\nwecom_wedrive:\n{body}"),
+        )
+        .unwrap()
+    };
     write(&account("one"));
     let port = free_port();
-    let mut child = spawn(&["--config.file", path.to_str().unwrap(), "--web.listen-address", &format!("127.0.0.1:{port}")], &[]);
+    let mut child = spawn(
+        &[
+            "--config.file",
+            path.to_str().unwrap(),
+            "--web.listen-address",
+            &format!("127.0.0.1:{port}"),
+        ],
+        &[],
+    );
     wait_for(port, "/metrics", |m| m.contains("account=\"one\""));
 
     write(&format!("{}{}", account("two"), account("three")));
     signal(&child, "HUP");
     let m = wait_for(port, "/metrics", |m| m.contains("account=\"three\""));
-    assert!(!m.contains("account=\"one\""), "a removed account disappears at once");
+    assert!(
+        !m.contains("account=\"one\""),
+        "a removed account disappears at once"
+    );
     assert!(m.contains("quota_exporter_config_last_reload_successful 1"));
 
     std::fs::write(&path, "wecom_wedrive:\n  - name: bad\n    typo: 1\n").unwrap();
     let client = reqwest::blocking::Client::new();
-    let r = client.post(format!("http://127.0.0.1:{port}/-/reload")).send().unwrap();
+    let r = client
+        .post(format!("http://127.0.0.1:{port}/-/reload"))
+        .send()
+        .unwrap();
     assert_eq!(r.status().as_u16(), 500);
     assert!(r.text().unwrap().contains("typo"));
-    let m = wait_for(port, "/metrics", |m| m.contains("quota_exporter_config_last_reload_successful 0"));
-    assert!(m.contains("account=\"two\"") && m.contains("account=\"three\""), "the old config keeps running");
+    let m = wait_for(port, "/metrics", |m| {
+        m.contains("quota_exporter_config_last_reload_successful 0")
+    });
+    assert!(
+        m.contains("account=\"two\"") && m.contains("account=\"three\""),
+        "the old config keeps running"
+    );
 
     signal(&child, "TERM");
     let (status, _) = wait_exit(&mut child);
     assert!(status.success());
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(stderr.contains("configuration rejected"), "{stderr}");
     assert!(Path::new(&path).exists());
 }

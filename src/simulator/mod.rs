@@ -75,7 +75,12 @@ pub struct SimState {
 impl Default for SimState {
     fn default() -> Self {
         let started = SystemTime::now();
-        Self { faults: Mutex::new(Vec::new()), stats: Mutex::new(BTreeMap::new()), started, wecom: wecom::WeComState::demo(started) }
+        Self {
+            faults: Mutex::new(Vec::new()),
+            stats: Mutex::new(BTreeMap::new()),
+            started,
+            wecom: wecom::WeComState::demo(started),
+        }
     }
 }
 
@@ -146,18 +151,30 @@ pub async fn common_fault(fault: &Fault) -> Option<Response> {
             tokio::time::sleep(Duration::from_millis(*millis)).await;
             None
         }
-        Fault::MalformedJson => Some(json_bytes(r#"{"errcode": 0, "errmsg": "ok", "total_capacity"#.to_owned())),
+        Fault::MalformedJson => Some(json_bytes(
+            r#"{"errcode": 0, "errmsg": "ok", "total_capacity"#.to_owned(),
+        )),
         _ => None,
     }
 }
 
 /// A JSON body with the exact content type vendors send.
 pub fn json_bytes(body: String) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 /// Every vendor's routes plus the control routes.
@@ -203,7 +220,9 @@ impl Simulator {
         let app = router(state.clone());
         let stopped = stop.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stopped.cancelled().await }).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stopped.cancelled().await })
+                .await;
         });
         Ok(Simulator { addr, state, stop })
     }
@@ -240,11 +259,19 @@ mod tests {
         });
         assert_eq!(s.take_fault("wecom_wedrive", Some("t2"), "x"), None);
         assert_eq!(s.take_fault("koodrive", Some("t1"), "x"), None);
-        assert_eq!(s.take_fault("wecom_wedrive", Some("t1"), "x"), Some(Fault::Hang));
-        assert_eq!(s.take_fault("wecom_wedrive", Some("t1"), "y"), Some(Fault::Hang));
+        assert_eq!(
+            s.take_fault("wecom_wedrive", Some("t1"), "x"),
+            Some(Fault::Hang)
+        );
+        assert_eq!(
+            s.take_fault("wecom_wedrive", Some("t1"), "y"),
+            Some(Fault::Hang)
+        );
         assert_eq!(s.take_fault("wecom_wedrive", Some("t1"), "x"), None);
-        let rule: FaultRule =
-            serde_json::from_str(r#"{"vendor":"wecom_wedrive","fault":{"kind":"vendor_error","code":"-1"}}"#).unwrap();
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"vendor":"wecom_wedrive","fault":{"kind":"vendor_error","code":"-1"}}"#,
+        )
+        .unwrap();
         assert_eq!(rule.fault, Fault::VendorError { code: "-1".into() });
     }
 }

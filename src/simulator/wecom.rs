@@ -53,7 +53,10 @@ impl WeComState {
     /// Two corps: `acme` (pro nearly out: 6 days left, 9 of 10 seats, drive 92% full and
     /// filling) and `globex` (healthy, and — like a third-party app — not told free space).
     pub fn demo(started: SystemTime) -> Self {
-        let start = started.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let start = started
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let capacity_all: u64 = 22_666_689_904_640;
         let tenants = vec![
             Tenant {
@@ -83,18 +86,30 @@ impl WeComState {
                 growth_bytes_per_sec: 0.0,
             },
         ];
-        Self { tenants: Mutex::new(tenants), tokens: Mutex::new(HashMap::new()), token_ttl: Mutex::new(Duration::from_secs(7200)) }
+        Self {
+            tenants: Mutex::new(tenants),
+            tokens: Mutex::new(HashMap::new()),
+            token_ttl: Mutex::new(Duration::from_secs(7200)),
+        }
     }
 
     fn tenant(&self, corp_id: &str) -> Option<Tenant> {
-        self.tenants.lock().expect("tenants lock").iter().find(|t| t.corp_id == corp_id).cloned()
+        self.tenants
+            .lock()
+            .expect("tenants lock")
+            .iter()
+            .find(|t| t.corp_id == corp_id)
+            .cloned()
     }
 
-    /// Makes every issued token expired, as if time had run past `expires_in`.
-    pub fn expire_tokens(&self) {
+    /// Makes the corp's issued tokens (every corp's, for `None`) expired, as if time had run
+    /// past `expires_in`.
+    pub fn expire_tokens(&self, corp_id: Option<&str>) {
         let past = Instant::now() - Duration::from_secs(1);
         for issued in self.tokens.lock().expect("tokens lock").values_mut() {
-            issued.expires = past;
+            if corp_id.is_none_or(|c| c == issued.corp_id) {
+                issued.expires = past;
+            }
         }
     }
 }
@@ -111,23 +126,29 @@ fn error(errcode: i64, errmsg: &str) -> Response {
 }
 
 /// Vendor-specific faults: the answer WeCom would give.
-fn vendor_fault(state: &SimState, fault: &Fault) -> Option<Response> {
+fn vendor_fault(state: &SimState, corp_id: Option<&str>, fault: &Fault) -> Option<Response> {
     match fault {
         Fault::VendorError { code } => Some(error(code.parse().unwrap_or(-1), "simulated error")),
         Fault::RateLimit { .. } => Some(error(45009, "reach max api daily quota limit")),
         Fault::ExpireTokens => {
-            state.wecom.expire_tokens();
+            state.wecom.expire_tokens(corp_id);
             None
         }
         _ => None,
     }
 }
 
-async fn gettoken(State(state): State<Arc<SimState>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn gettoken(
+    State(state): State<Arc<SimState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let corp_id = q.get("corpid").cloned().unwrap_or_default();
     state.count(VENDOR, "gettoken", Some(&corp_id));
     if let Some(fault) = state.take_fault(VENDOR, Some(&corp_id), "gettoken") {
-        if let Some(r) = common_fault(&fault).await.or_else(|| vendor_fault(&state, &fault)) {
+        if let Some(r) = common_fault(&fault)
+            .await
+            .or_else(|| vendor_fault(&state, Some(&corp_id), &fault))
+        {
             return r;
         }
     }
@@ -139,17 +160,40 @@ async fn gettoken(State(state): State<Arc<SimState>>, Query(q): Query<HashMap<St
     }
     let token = Alphanumeric.sample_string(&mut rand::rng(), 64);
     let ttl = *state.wecom.token_ttl.lock().expect("ttl lock");
-    state.wecom.tokens.lock().expect("tokens lock").insert(token.clone(), Issued { corp_id, expires: Instant::now() + ttl });
-    json_bytes(json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": ttl.as_secs() }).to_string())
+    state.wecom.tokens.lock().expect("tokens lock").insert(
+        token.clone(),
+        Issued {
+            corp_id,
+            expires: Instant::now() + ttl,
+        },
+    );
+    json_bytes(
+        json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": ttl.as_secs() })
+            .to_string(),
+    )
 }
 
 /// Checks a management call the way WeCom does and finds its corp, or answers the error.
-async fn authorise(state: &SimState, endpoint: &str, q: &HashMap<String, String>, body: &Bytes) -> Result<Tenant, Response> {
+async fn authorise(
+    state: &SimState,
+    endpoint: &str,
+    q: &HashMap<String, String>,
+    body: &Bytes,
+) -> Result<Tenant, Response> {
     let token = q.get("access_token").cloned().unwrap_or_default();
-    let corp = state.wecom.tokens.lock().expect("tokens lock").get(&token).map(|i| i.corp_id.clone());
+    let corp = state
+        .wecom
+        .tokens
+        .lock()
+        .expect("tokens lock")
+        .get(&token)
+        .map(|i| i.corp_id.clone());
     state.count(VENDOR, endpoint, corp.as_deref());
     if let Some(fault) = state.take_fault(VENDOR, corp.as_deref(), endpoint) {
-        if let Some(r) = common_fault(&fault).await.or_else(|| vendor_fault(state, &fault)) {
+        if let Some(r) = common_fault(&fault)
+            .await
+            .or_else(|| vendor_fault(state, corp.as_deref(), &fault))
+        {
             return Err(r);
         }
         if fault == Fault::WrongTypes {
@@ -178,10 +222,17 @@ async fn authorise(state: &SimState, endpoint: &str, q: &HashMap<String, String>
         Ok(serde_json::Value::Object(map)) if !map.contains_key("access_token") => {}
         _ => return Err(error(47001, "data format error")),
     }
-    state.wecom.tenant(&corp_id).ok_or_else(|| error(40013, "invalid corpid"))
+    state
+        .wecom
+        .tenant(&corp_id)
+        .ok_or_else(|| error(40013, "invalid corpid"))
 }
 
-async fn pro_info(State(state): State<Arc<SimState>>, Query(q): Query<HashMap<String, String>>, body: Bytes) -> Response {
+async fn pro_info(
+    State(state): State<Arc<SimState>>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
     let t = match authorise(&state, "mng_pro_info", &q, &body).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -193,7 +244,11 @@ async fn pro_info(State(state): State<Arc<SimState>>, Query(q): Query<HashMap<St
     )
 }
 
-async fn capacity(State(state): State<Arc<SimState>>, Query(q): Query<HashMap<String, String>>, body: Bytes) -> Response {
+async fn capacity(
+    State(state): State<Arc<SimState>>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
     let t = match authorise(&state, "mng_capacity", &q, &body).await {
         Ok(t) => t,
         Err(r) => return r,

@@ -30,6 +30,10 @@ pub fn by_name(name: &str) -> Option<&'static VendorDef> {
     VENDORS.iter().copied().find(|v| v.name == name)
 }
 
+/// Builds an account from its vendor-specific config keys.
+pub type ParseFn =
+    fn(serde_json::Value, &mut ParseContext) -> Result<Arc<dyn Account>, Vec<FieldError>>;
+
 /// What the rest of the exporter needs to know about a vendor.
 pub struct VendorDef {
     /// Config section, value of the `vendor` label, e.g. `wecom_wedrive`.
@@ -40,7 +44,7 @@ pub struct VendorDef {
     pub default_interval: Duration,
     /// Builds an account from its vendor-specific settings (the common keys — name, interval,
     /// timeout… — are already taken out). Resolves secrets, so a missing one fails here.
-    pub parse: fn(serde_json::Value, &mut ParseContext) -> Result<Arc<dyn Account>, Vec<FieldError>>,
+    pub parse: ParseFn,
     /// Every metric family the vendor can produce (docs and tests check the catalogue with it).
     pub metrics: &'static [&'static MetricDesc],
     /// A warning about an account's interval, where the vendor meters calls (logged at load).
@@ -76,7 +80,12 @@ pub struct CallStats {
 
 impl CallStats {
     pub fn count_request(&self, endpoint: &'static str) {
-        *self.requests.lock().expect("stats lock").entry(endpoint).or_default() += 1;
+        *self
+            .requests
+            .lock()
+            .expect("stats lock")
+            .entry(endpoint)
+            .or_default() += 1;
     }
     pub fn count_token_refresh(&self) {
         self.token_refreshes.fetch_add(1, Ordering::Relaxed);
@@ -163,7 +172,11 @@ pub struct PollError {
 
 impl PollError {
     pub fn new(reason: FailureReason, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into(), retry: Retry::Never }
+        Self {
+            reason,
+            message: message.into(),
+            retry: Retry::Never,
+        }
     }
 
     pub fn with_retry(mut self, retry: Retry) -> Self {
@@ -172,13 +185,19 @@ impl PollError {
     }
 
     /// Classifies an HTTP status the vendor's own error envelope did not explain.
-    pub fn from_status(endpoint: &str, status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap) -> Self {
+    pub fn from_status(
+        endpoint: &str,
+        status: reqwest::StatusCode,
+        headers: &reqwest::header::HeaderMap,
+    ) -> Self {
         let message = format!("{endpoint}: HTTP {status}");
         match status.as_u16() {
-            429 => Self::new(FailureReason::RateLimited, message).with_retry(match retry_after(headers) {
-                Some(d) => Retry::After(d),
-                None => Retry::Backoff,
-            }),
+            429 => Self::new(FailureReason::RateLimited, message).with_retry(
+                match retry_after(headers) {
+                    Some(d) => Retry::After(d),
+                    None => Retry::Backoff,
+                },
+            ),
             500..=599 => Self::new(FailureReason::HttpStatus, message).with_retry(Retry::Backoff),
             _ => Self::new(FailureReason::HttpStatus, message),
         }
@@ -187,7 +206,13 @@ impl PollError {
 
 /// Reads a `Retry-After` header given in seconds (the form rate limiters use).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs))
 }
 
@@ -203,18 +228,36 @@ pub struct HttpResponse {
 ///
 /// Transport errors are classified and stripped of their URL: WeCom puts the access token in the
 /// query string, and reqwest's errors print the full URL.
-pub async fn send(ctx: &PollContext, endpoint: &'static str, request: reqwest::RequestBuilder) -> Result<HttpResponse, PollError> {
+pub async fn send(
+    ctx: &PollContext,
+    endpoint: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<HttpResponse, PollError> {
     ctx.stats.count_request(endpoint);
-    let response = request.send().await.map_err(|e| transport_error(endpoint, e))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(endpoint, e))?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(|e| transport_error(endpoint, e))?;
-    Ok(HttpResponse { status, headers, body })
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(endpoint, e))?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn transport_error(endpoint: &str, error: reqwest::Error) -> PollError {
     let error = error.without_url();
-    let reason = if error.is_timeout() { FailureReason::Timeout } else { FailureReason::Transport };
+    let reason = if error.is_timeout() {
+        FailureReason::Timeout
+    } else {
+        FailureReason::Transport
+    };
     let mut message = format!("{endpoint}: {error}");
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
@@ -244,7 +287,10 @@ pub fn decode_json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T
 pub fn parse_settings<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Vec<FieldError>> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        vec![FieldError::new(if path == "." { String::new() } else { path }, e.into_inner().to_string())]
+        vec![FieldError::new(
+            if path == "." { String::new() } else { path },
+            e.into_inner().to_string(),
+        )]
     })
 }
 
@@ -265,14 +311,17 @@ pub mod lenient {
     pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         match Option::<NumOrString>::deserialize(d)? {
             None => Ok(None),
-            Some(NumOrString::Num(n)) => n.as_f64().map(Some).ok_or_else(|| serde::de::Error::custom("number out of range")),
-            Some(NumOrString::Str(s)) if s.trim().is_empty() => Ok(None),
-            Some(NumOrString::Str(s)) => s
-                .trim()
-                .parse::<f64>()
+            Some(NumOrString::Num(n)) => n
+                .as_f64()
                 .map(Some)
-                .map_err(|_| serde::de::Error::custom(format!("expected a number, got string {s:?}"))),
-            Some(NumOrString::Bool(b)) => Err(serde::de::Error::custom(format!("expected a number, got boolean {b}"))),
+                .ok_or_else(|| serde::de::Error::custom("number out of range")),
+            Some(NumOrString::Str(s)) if s.trim().is_empty() => Ok(None),
+            Some(NumOrString::Str(s)) => s.trim().parse::<f64>().map(Some).map_err(|_| {
+                serde::de::Error::custom(format!("expected a number, got string {s:?}"))
+            }),
+            Some(NumOrString::Bool(b)) => Err(serde::de::Error::custom(format!(
+                "expected a number, got boolean {b}"
+            ))),
         }
     }
 
@@ -284,12 +333,16 @@ pub mod lenient {
             Some(NumOrString::Str(s)) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" => Ok(Some(true)),
                 "false" | "0" => Ok(Some(false)),
-                _ => Err(serde::de::Error::custom(format!("expected a boolean, got string {s:?}"))),
+                _ => Err(serde::de::Error::custom(format!(
+                    "expected a boolean, got string {s:?}"
+                ))),
             },
             Some(NumOrString::Num(n)) => match n.as_u64() {
                 Some(0) => Ok(Some(false)),
                 Some(1) => Ok(Some(true)),
-                _ => Err(serde::de::Error::custom(format!("expected a boolean, got number {n}"))),
+                _ => Err(serde::de::Error::custom(format!(
+                    "expected a boolean, got number {n}"
+                ))),
             },
         }
     }
@@ -317,7 +370,11 @@ mod tests {
         assert_eq!((v.n, v.b), (None, None));
         let e = decode_json::<Lenient>("t", br#"{"n":"lots"}"#).unwrap_err();
         assert_eq!(e.reason, FailureReason::Decode);
-        assert!(e.message.contains("`n`") && e.message.contains("lots"), "{}", e.message);
+        assert!(
+            e.message.contains("`n`") && e.message.contains("lots"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -325,11 +382,23 @@ mod tests {
         let mut h = reqwest::header::HeaderMap::new();
         h.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
         let e = PollError::from_status("x", reqwest::StatusCode::TOO_MANY_REQUESTS, &h);
-        assert_eq!((e.reason, e.retry), (FailureReason::RateLimited, Retry::After(Duration::from_secs(7))));
+        assert_eq!(
+            (e.reason, e.retry),
+            (
+                FailureReason::RateLimited,
+                Retry::After(Duration::from_secs(7))
+            )
+        );
         let e = PollError::from_status("x", reqwest::StatusCode::BAD_GATEWAY, &Default::default());
-        assert_eq!((e.reason, e.retry), (FailureReason::HttpStatus, Retry::Backoff));
+        assert_eq!(
+            (e.reason, e.retry),
+            (FailureReason::HttpStatus, Retry::Backoff)
+        );
         let e = PollError::from_status("x", reqwest::StatusCode::NOT_FOUND, &Default::default());
-        assert_eq!((e.reason, e.retry), (FailureReason::HttpStatus, Retry::Never));
+        assert_eq!(
+            (e.reason, e.retry),
+            (FailureReason::HttpStatus, Retry::Never)
+        );
     }
 
     #[test]

@@ -24,20 +24,36 @@ impl Harness {
     /// Starts a simulator and an exporter whose config is `yaml` with `${SIMULATOR_URL}`
     /// replaced by the simulator's URL.
     pub async fn start(yaml: &str) -> Harness {
-        let sim = Simulator::start(([127, 0, 0, 1], 0).into()).await.expect("simulator");
+        let sim = Simulator::start(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("simulator");
         Self::start_with_sim(sim, yaml).await
     }
 
     pub async fn start_with_sim(sim: Simulator, yaml: &str) -> Harness {
         let source = ConfigSource::Yaml(yaml.replace("${SIMULATOR_URL}", &sim.url()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().unwrap();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (reload_tx, reload_rx) = mpsc::channel(1);
-        let handle = tokio::spawn(run(source, listener, Options::default(), reload_rx, async move {
-            let _ = stop_rx.await;
-        }));
-        Harness { sim, addr, stop: Some(stop_tx), reload: reload_tx, handle }
+        let handle = tokio::spawn(run(
+            source,
+            listener,
+            Options::default(),
+            reload_rx,
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        Harness {
+            sim,
+            addr,
+            stop: Some(stop_tx),
+            reload: reload_tx,
+            handle,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -46,7 +62,12 @@ impl Harness {
 
     /// The classic text exposition.
     pub async fn metrics(&self) -> String {
-        reqwest::get(self.url("/metrics")).await.expect("scrape").text().await.unwrap()
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Waits (bounded) until the exposition satisfies `pred`, and returns it.
@@ -79,7 +100,11 @@ impl Harness {
 /// The value of the first exposition line that starts with `series` (name and labels exactly
 /// as rendered, e.g. `quota_exporter_up{vendor="wecom_wedrive",account="acme"}`).
 pub fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+    })
 }
 
 /// Polls `cond` until it holds or a generous deadline passes.

@@ -39,7 +39,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(base_url: String, corp_id: String, secret: SecretString) -> Self {
-        Self { base_url: base_url.trim_end_matches('/').to_owned(), corp_id, secret, token: Mutex::new(None) }
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            corp_id,
+            secret,
+            token: Mutex::new(None),
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -48,7 +53,11 @@ impl Client {
 
     /// Calls one WeDrive management endpoint (`POST {}`), refreshing the token and repeating the
     /// call once if WeCom says the token is invalid or expired (it can revoke tokens early).
-    pub async fn call<T: DeserializeOwned>(&self, ctx: &PollContext, endpoint: &'static str) -> Result<T, PollError> {
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        ctx: &PollContext,
+        endpoint: &'static str,
+    ) -> Result<T, PollError> {
         let token = self.token(ctx, None).await?;
         match self.call_with(ctx, endpoint, &token).await {
             Err(CallError::TokenRejected(_)) => {
@@ -63,7 +72,12 @@ impl Client {
         }
     }
 
-    async fn call_with<T: DeserializeOwned>(&self, ctx: &PollContext, endpoint: &'static str, token: &SecretString) -> Result<T, CallError> {
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        ctx: &PollContext,
+        endpoint: &'static str,
+        token: &SecretString,
+    ) -> Result<T, CallError> {
         let url = format!("{}/cgi-bin/wedrive/{endpoint}", self.base_url);
         let request = ctx
             .http
@@ -73,12 +87,18 @@ impl Client {
             .body("{}");
         let response = send(ctx, endpoint, request).await?;
         if !response.status.is_success() {
-            return Err(PollError::from_status(endpoint, response.status, &response.headers).into());
+            return Err(
+                PollError::from_status(endpoint, response.status, &response.headers).into(),
+            );
         }
         let status: Status = decode_json(endpoint, &response.body)?;
         match status.errcode {
             0 => Ok(decode_json(endpoint, &response.body)?),
-            40014 | 42001 => Err(CallError::TokenRejected(classify(endpoint, status.errcode, &status.errmsg))),
+            40014 | 42001 => Err(CallError::TokenRejected(classify(
+                endpoint,
+                status.errcode,
+                &status.errmsg,
+            ))),
             code => Err(classify(endpoint, code, &status.errmsg).into()),
         }
     }
@@ -86,10 +106,15 @@ impl Client {
     /// Returns a valid token, fetching one when none is cached, when it is about to expire, or
     /// when `rejected` is the cached one (WeCom refused it). Comparing with the rejected token
     /// means two calls that both saw it refused cause one refresh, not two.
-    async fn token(&self, ctx: &PollContext, rejected: Option<&SecretString>) -> Result<SecretString, PollError> {
+    async fn token(
+        &self,
+        ctx: &PollContext,
+        rejected: Option<&SecretString>,
+    ) -> Result<SecretString, PollError> {
         let mut cached = self.token.lock().await;
         if let Some(token) = cached.as_ref() {
-            let refused = rejected.is_some_and(|r| r.expose_secret() == token.value.expose_secret());
+            let refused =
+                rejected.is_some_and(|r| r.expose_secret() == token.value.expose_secret());
             if !refused && Instant::now() < token.refresh_at {
                 return Ok(token.value.clone());
             }
@@ -106,10 +131,17 @@ impl Client {
         let request = ctx
             .http
             .get(format!("{}/cgi-bin/gettoken", self.base_url))
-            .query(&[("corpid", self.corp_id.as_str()), ("corpsecret", self.secret.expose_secret())]);
+            .query(&[
+                ("corpid", self.corp_id.as_str()),
+                ("corpsecret", self.secret.expose_secret()),
+            ]);
         let response = send(ctx, ENDPOINT, request).await?;
         if !response.status.is_success() {
-            return Err(PollError::from_status(ENDPOINT, response.status, &response.headers));
+            return Err(PollError::from_status(
+                ENDPOINT,
+                response.status,
+                &response.headers,
+            ));
         }
         let status: Status = decode_json(ENDPOINT, &response.body)?;
         if status.errcode != 0 {
@@ -117,13 +149,23 @@ impl Client {
         }
         let token: Token = decode_json(ENDPOINT, &response.body)?;
         let Some(value) = token.access_token.filter(|t| !t.is_empty()) else {
-            return Err(PollError::new(FailureReason::Decode, "gettoken: answer has no access_token"));
+            return Err(PollError::new(
+                FailureReason::Decode,
+                "gettoken: answer has no access_token",
+            ));
         };
         ctx.stats.count_token_refresh();
-        let lifetime = token.expires_in.filter(|s| *s > 0.0).map(Duration::from_secs_f64).unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        let lifetime = token
+            .expires_in
+            .filter(|s| *s > 0.0)
+            .map(Duration::from_secs_f64)
+            .unwrap_or(DEFAULT_TOKEN_LIFETIME);
         // Short-lived tokens (as the simulator hands out) refresh at half their life instead.
         let margin = REFRESH_MARGIN.min(lifetime / 2);
-        Ok(CachedToken { value: SecretString::from(value), refresh_at: Instant::now() + lifetime - margin })
+        Ok(CachedToken {
+            value: SecretString::from(value),
+            refresh_at: Instant::now() + lifetime - margin,
+        })
     }
 }
 
@@ -208,9 +250,15 @@ mod tests {
             let e = classify("mng_capacity", code, "some message");
             assert_eq!(e.reason, reason, "errcode {code}");
             assert_eq!(e.retry == Retry::Backoff, retried, "errcode {code}");
-            assert!(e.message.contains(&code.to_string()) && e.message.starts_with("mng_capacity"), "{}", e.message);
+            assert!(
+                e.message.contains(&code.to_string()) && e.message.starts_with("mng_capacity"),
+                "{}",
+                e.message
+            );
         }
-        assert!(matches!(classify("x", 640019, "").retry, Retry::HoldOff(d) if d >= Duration::from_secs(3600)));
+        assert!(
+            matches!(classify("x", 640019, "").retry, Retry::HoldOff(d) if d >= Duration::from_secs(3600))
+        );
         assert!(classify("x", 60020, "").message.contains("trusted-IP"));
     }
 }

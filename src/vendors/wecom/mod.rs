@@ -32,7 +32,14 @@ pub static VENDOR: VendorDef = VendorDef {
     title: "WeCom WeDrive",
     default_interval: DEFAULT_INTERVAL,
     parse,
-    metrics: &[&PRO_ENABLED, &VIP_LIMIT, &VIP_USED, &PRO_EXPIRY, &CAPACITY, &CAPACITY_FREE],
+    metrics: &[
+        &PRO_ENABLED,
+        &VIP_LIMIT,
+        &VIP_USED,
+        &PRO_EXPIRY,
+        &CAPACITY,
+        &CAPACITY_FREE,
+    ],
     interval_warning: quota_warning,
 };
 
@@ -78,22 +85,36 @@ fn default_base_url() -> String {
     DEFAULT_BASE_URL.to_owned()
 }
 
-fn parse(value: serde_json::Value, ctx: &mut ParseContext) -> Result<Arc<dyn Account>, Vec<FieldError>> {
+fn parse(
+    value: serde_json::Value,
+    ctx: &mut ParseContext,
+) -> Result<Arc<dyn Account>, Vec<FieldError>> {
     let settings: Settings = parse_settings(value)?;
     let mut errors = Vec::new();
     if settings.corp_id.trim().is_empty() {
         errors.push(FieldError::new("corp_id", "must not be empty"));
     }
-    if let Err(e) = reqwest::Url::parse(&settings.base_url).map_err(|e| e.to_string()).and_then(|u| {
-        matches!(u.scheme(), "http" | "https").then_some(()).ok_or_else(|| "scheme must be http or https".to_owned())
-    }) {
-        errors.push(FieldError::new("base_url", format!("not a usable URL ({e}): {:?}", settings.base_url)));
+    if let Err(e) = reqwest::Url::parse(&settings.base_url)
+        .map_err(|e| e.to_string())
+        .and_then(|u| {
+            matches!(u.scheme(), "http" | "https")
+                .then_some(())
+                .ok_or_else(|| "scheme must be http or https".to_owned())
+        })
+    {
+        errors.push(FieldError::new(
+            "base_url",
+            format!("not a usable URL ({e}): {:?}", settings.base_url),
+        ));
     }
-    let secret = ctx.secret("secret", &settings.secret).map_err(|e| errors.push(e)).ok();
+    let secret = ctx
+        .secret("secret", &settings.secret)
+        .map_err(|e| errors.push(e))
+        .ok();
     match secret {
-        Some(secret) if errors.is_empty() => {
-            Ok(Arc::new(WeDrive { client: Client::new(settings.base_url, settings.corp_id, secret) }))
-        }
+        Some(secret) if errors.is_empty() => Ok(Arc::new(WeDrive {
+            client: Client::new(settings.base_url, settings.corp_id, secret),
+        })),
         _ => Err(errors),
     }
 }
@@ -138,8 +159,16 @@ pub fn samples(pro: &ProInfo, capacity: &Capacity) -> Samples {
     s.set_some(&PRO_EXPIRY, pro.pro_expire_time.filter(|t| *t > 0.0));
     s.push_some(&CAPACITY, ("pool", "all"), capacity.total_capacity_for_all);
     s.push_some(&CAPACITY, ("pool", "vip"), capacity.total_capacity_for_vip);
-    s.push_some(&CAPACITY_FREE, ("pool", "all"), capacity.rest_capacity_for_all);
-    s.push_some(&CAPACITY_FREE, ("pool", "vip"), capacity.rest_capacity_for_vip);
+    s.push_some(
+        &CAPACITY_FREE,
+        ("pool", "all"),
+        capacity.rest_capacity_for_all,
+    );
+    s.push_some(
+        &CAPACITY_FREE,
+        ("pool", "vip"),
+        capacity.rest_capacity_for_vip,
+    );
     s
 }
 
@@ -172,9 +201,18 @@ mod tests {
         assert_eq!(s.value("wecom_wedrive_pro_enabled", &[]), Some(1.0));
         assert_eq!(s.value("wecom_wedrive_vip_accounts_limit", &[]), Some(10.0));
         assert_eq!(s.value("wecom_wedrive_vip_accounts_used", &[]), Some(5.0));
-        assert_eq!(s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]), Some(1754827419.0));
-        assert_eq!(s.value("wecom_wedrive_capacity_bytes", &[("pool", "all")]), Some(22666689904640.0));
-        assert_eq!(s.value("wecom_wedrive_capacity_bytes", &[("pool", "vip")]), Some(22300038149020.0));
+        assert_eq!(
+            s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]),
+            Some(1754827419.0)
+        );
+        assert_eq!(
+            s.value("wecom_wedrive_capacity_bytes", &[("pool", "all")]),
+            Some(22666689904640.0)
+        );
+        assert_eq!(
+            s.value("wecom_wedrive_capacity_bytes", &[("pool", "vip")]),
+            Some(22300038149020.0)
+        );
         // Not in the example: absent, not zero.
         assert_eq!(s.value("wecom_wedrive_capacity_free_bytes", &[]), None);
     }
@@ -186,24 +224,44 @@ mod tests {
             br#"{"errcode":0,"total_capacity_for_all":"1000","total_capacity_for_vip":500,"rest_capacity_for_all":"80","rest_capacity_for_vip":0}"#,
         )
         .unwrap();
-        let pro: ProInfo = decode_json("mng_pro_info", br#"{"is_pro":"false","pro_expire_time":0}"#).unwrap();
+        let pro: ProInfo =
+            decode_json("mng_pro_info", br#"{"is_pro":"false","pro_expire_time":0}"#).unwrap();
         let s = samples(&pro, &cap);
-        assert_eq!(s.value("wecom_wedrive_capacity_free_bytes", &[("pool", "all")]), Some(80.0));
-        assert_eq!(s.value("wecom_wedrive_capacity_free_bytes", &[("pool", "vip")]), Some(0.0));
-        assert_eq!(s.value("wecom_wedrive_capacity_bytes", &[("pool", "all")]), Some(1000.0));
+        assert_eq!(
+            s.value("wecom_wedrive_capacity_free_bytes", &[("pool", "all")]),
+            Some(80.0)
+        );
+        assert_eq!(
+            s.value("wecom_wedrive_capacity_free_bytes", &[("pool", "vip")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            s.value("wecom_wedrive_capacity_bytes", &[("pool", "all")]),
+            Some(1000.0)
+        );
         assert_eq!(s.value("wecom_wedrive_pro_enabled", &[]), Some(0.0));
-        assert_eq!(s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]), None);
+        assert_eq!(
+            s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]),
+            None
+        );
     }
 
     #[test]
     fn wrong_types_are_decode_errors_naming_the_field() {
-        let e = decode_json::<Capacity>("mng_capacity", br#"{"total_capacity_for_all":{"v":1}}"#).unwrap_err();
-        assert!(e.message.contains("total_capacity_for_all"), "{}", e.message);
+        let e = decode_json::<Capacity>("mng_capacity", br#"{"total_capacity_for_all":{"v":1}}"#)
+            .unwrap_err();
+        assert!(
+            e.message.contains("total_capacity_for_all"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn quota_warning_follows_the_arithmetic() {
-        assert!(quota_warning(Duration::from_secs(3600)).unwrap().contains("1440"));
+        assert!(quota_warning(Duration::from_secs(3600))
+            .unwrap()
+            .contains("1440"));
         assert!(quota_warning(DEFAULT_INTERVAL).is_none());
     }
 }
