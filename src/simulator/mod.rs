@@ -9,6 +9,7 @@
 //! - `POST /_sim/faults` with a [`FaultRule`] as JSON, `DELETE /_sim/faults` to clear them;
 //! - `GET /_sim/stats`: calls received, by `vendor/endpoint` and `vendor/endpoint/tenant`.
 
+pub mod tencent;
 pub mod wecom;
 
 use std::collections::BTreeMap;
@@ -70,6 +71,7 @@ pub struct SimState {
     /// When the simulator started: data moves relative to it.
     pub started: SystemTime,
     pub wecom: wecom::WeComState,
+    pub tencent: tencent::TencentState,
 }
 
 impl Default for SimState {
@@ -80,6 +82,7 @@ impl Default for SimState {
             stats: Mutex::new(BTreeMap::new()),
             started,
             wecom: wecom::WeComState::demo(started),
+            tencent: tencent::TencentState::demo(),
         }
     }
 }
@@ -181,6 +184,7 @@ pub fn unix_now() -> u64 {
 pub fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .merge(wecom::routes())
+        .merge(tencent::routes())
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .route("/_sim/stats", get(stats))
         .with_state(state)

@@ -1,0 +1,325 @@
+//! Tencent Cloud API 3.0 calls: sign, rate-limit, send, and read the answer or its error.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use super::model::{Envelope, Status};
+use super::tc3::{self, Credentials};
+use crate::vendors::{decode_json, send, FailureReason, PollContext, PollError, Retry};
+
+/// The content type we send and sign. Set by hand, body given as bytes: a JSON helper of the
+/// HTTP client could send another one than the one signed.
+const CONTENT_TYPE: &str = "application/json";
+/// Tencent's default limit is 20 requests a second per action; we keep every SecretId at that.
+pub const MAX_REQUESTS_PER_SECOND: u32 = 20;
+
+/// One Tencent product endpoint: where to send, what to sign.
+pub struct Client {
+    endpoint: String,
+    /// `host[:port]` of `endpoint`, as the `Host` header carries it and the signature covers it.
+    host: String,
+    service: &'static str,
+    version: &'static str,
+    region: Option<String>,
+    credentials: Credentials,
+    limiter: Arc<Limiter>,
+}
+
+impl Client {
+    /// `endpoint` must be an `http(s)://host[:port]` URL (checked by the caller).
+    pub fn new(
+        endpoint: &reqwest::Url,
+        service: &'static str,
+        version: &'static str,
+        region: Option<String>,
+        credentials: Credentials,
+    ) -> Self {
+        let host = match (endpoint.host_str(), endpoint.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => String::new(),
+        };
+        let limiter = Limiter::for_secret_id(credentials.secret_id.expose_secret());
+        let endpoint = format!("{}://{host}/", endpoint.scheme());
+        Self {
+            endpoint,
+            host,
+            service,
+            version,
+            region,
+            credentials,
+            limiter,
+        }
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// Calls `action` with an empty parameter object and decodes its `Response`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        ctx: &PollContext,
+        action: &'static str,
+    ) -> Result<T, PollError> {
+        self.limiter.acquire().await;
+        let payload: &'static [u8] = b"{}";
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let signed = tc3::sign(
+            &self.credentials,
+            &tc3::Request {
+                service: self.service,
+                host: &self.host,
+                action,
+                version: self.version,
+                region: self.region.as_deref(),
+                content_type: CONTENT_TYPE,
+                timestamp,
+                payload,
+            },
+        );
+        let mut request = ctx.http.post(&self.endpoint).body(payload);
+        for (name, value) in signed.headers() {
+            request = request.header(*name, value);
+        }
+        let response = send(ctx, action, request).await?;
+        if !response.status.is_success() {
+            return Err(self.redact(PollError::from_status(
+                action,
+                response.status,
+                &response.headers,
+            )));
+        }
+        let status: Envelope<Status> =
+            decode_json(action, &response.body).map_err(|e| self.redact(e))?;
+        let request_id = status
+            .response
+            .request_id
+            .unwrap_or_else(|| "none".to_owned());
+        if let Some(error) = status.response.error {
+            return Err(self.redact(classify(action, &error.code, &error.message, &request_id)));
+        }
+        let answer: Envelope<T> = decode_json(action, &response.body).map_err(|mut e| {
+            e.message = format!("{} (RequestId {request_id})", e.message);
+            self.redact(e)
+        })?;
+        Ok(answer.response)
+    }
+
+    /// Removes the credentials from a message, should Tencent or a proxy ever echo them.
+    fn redact(&self, mut error: PollError) -> PollError {
+        let secrets = [
+            Some(&self.credentials.secret_key),
+            Some(&self.credentials.secret_id),
+            self.credentials.session_token.as_ref(),
+        ];
+        for secret in secrets.into_iter().flatten() {
+            let secret = secret.expose_secret();
+            if !secret.is_empty() && error.message.contains(secret) {
+                error.message = error.message.replace(secret, "<redacted>");
+            }
+        }
+        error
+    }
+}
+
+/// Maps a Tencent Cloud error code to a failure reason, a retry decision and a message that
+/// tells the operator what to do. The RequestId is what Tencent support asks for.
+pub fn classify(action: &str, code: &str, message: &str, request_id: &str) -> PollError {
+    use FailureReason::*;
+    let what = format!(
+        "{action}: Tencent Cloud error {code} ({}), RequestId {request_id}",
+        message.trim()
+    );
+    let (reason, retry, advice) = if code.starts_with("RequestLimitExceeded") {
+        (
+            RateLimited,
+            Retry::Backoff,
+            "request rate limit reached; retrying with backoff",
+        )
+    } else if code.starts_with("InternalError") || code == "ServiceUnavailable" {
+        (
+            Api,
+            Retry::Backoff,
+            "Tencent Cloud failed on its side; retrying with backoff",
+        )
+    } else if code == "AuthFailure.SignatureExpire" {
+        (
+            Auth,
+            Retry::Never,
+            "the request timestamp is more than 5 minutes off Tencent Cloud's clock: check the host clock (NTP)",
+        )
+    } else if code.starts_with("AuthFailure") {
+        (
+            Auth,
+            Retry::Never,
+            "credentials rejected: check secret_id, secret_key and, for temporary credentials, session_token (not retried before the next poll)",
+        )
+    } else if code.starts_with("UnauthorizedOperation") {
+        (
+            Permission,
+            Retry::Never,
+            "these credentials may not call this action: grant the CAM user or role the policy QcloudCWPReadOnlyAccess, or allow the action cwp:DescribeLicenseGeneral",
+        )
+    } else {
+        (Api, Retry::Never, "unexpected Tencent Cloud error")
+    };
+    PollError::new(reason, format!("{what}: {advice}")).with_retry(retry)
+}
+
+/// Spaces the requests of one SecretId so they stay within Tencent's per-second limit, however
+/// many accounts share it.
+///
+/// A dozen lines instead of the `governor` crate: what we need is one "next free slot" per
+/// SecretId and a wait on the tokio clock (so the wait is cancelled with the poll and tests can
+/// pause time). governor waits on its own timer thread (its `std` feature, via futures-timer),
+/// and its lean build only checks, leaving the sleeping and the keyed map to us anyway.
+pub struct Limiter {
+    spacing: Duration,
+    next: Mutex<Option<Instant>>,
+}
+
+static LIMITERS: LazyLock<Mutex<HashMap<String, Arc<Limiter>>>> = LazyLock::new(Default::default);
+
+impl Limiter {
+    pub fn new(per_second: u32) -> Self {
+        Self {
+            spacing: Duration::from_secs(1) / per_second.max(1),
+            next: Mutex::new(None),
+        }
+    }
+
+    /// The process-wide limiter of a SecretId (created on first use, shared across reloads).
+    pub fn for_secret_id(secret_id: &str) -> Arc<Limiter> {
+        LIMITERS
+            .lock()
+            .expect("limiters lock")
+            .entry(secret_id.to_owned())
+            .or_insert_with(|| Arc::new(Limiter::new(MAX_REQUESTS_PER_SECOND)))
+            .clone()
+    }
+
+    /// Waits for this caller's slot. Slots are `spacing` apart, so any one-second window holds at
+    /// most `per_second` requests. A caller that gives up still uses its slot (errs on the safe side).
+    pub async fn acquire(&self) {
+        let slot = {
+            let mut next = self.next.lock().expect("limiter lock");
+            let now = Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.spacing);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_classified() {
+        use FailureReason::*;
+        let cases: &[(&str, FailureReason, Retry)] = &[
+            ("RequestLimitExceeded", RateLimited, Retry::Backoff),
+            (
+                "RequestLimitExceeded.UinLimitExceeded",
+                RateLimited,
+                Retry::Backoff,
+            ),
+            ("InternalError", Api, Retry::Backoff),
+            ("InternalError.DbError", Api, Retry::Backoff),
+            ("ServiceUnavailable", Api, Retry::Backoff),
+            ("AuthFailure.SignatureFailure", Auth, Retry::Never),
+            ("AuthFailure.SecretIdNotFound", Auth, Retry::Never),
+            ("AuthFailure.SignatureExpire", Auth, Retry::Never),
+            ("AuthFailure.TokenFailure", Auth, Retry::Never),
+            ("UnauthorizedOperation", Permission, Retry::Never),
+            (
+                "UnauthorizedOperation.NotAuthorized",
+                Permission,
+                Retry::Never,
+            ),
+            ("InvalidParameter", Api, Retry::Never),
+            ("ResourceNotFound", Api, Retry::Never),
+        ];
+        for &(code, reason, retry) in cases {
+            let e = classify("DescribeLicenseGeneral", code, " msg ", "req-1");
+            assert_eq!((e.reason, e.retry), (reason, retry), "{code}");
+            assert!(
+                e.message
+                    .starts_with("DescribeLicenseGeneral: Tencent Cloud error "),
+                "{}",
+                e.message
+            );
+            assert!(
+                e.message.contains(code) && e.message.contains("RequestId req-1"),
+                "{}",
+                e.message
+            );
+        }
+        assert!(classify("a", "AuthFailure.SignatureExpire", "", "r")
+            .message
+            .contains("check the host clock (NTP)"));
+        assert!(!classify("a", "AuthFailure.SignatureFailure", "", "r")
+            .message
+            .contains("clock"));
+        assert!(classify("a", "UnauthorizedOperation", "", "r")
+            .message
+            .contains("QcloudCWPReadOnlyAccess"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limiter_spaces_requests_to_the_rate() {
+        let limiter = Arc::new(Limiter::new(20));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..41)
+            .map(|_| {
+                let l = limiter.clone();
+                tokio::spawn(async move {
+                    l.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for t in tasks {
+            times.push(t.await.unwrap() - start);
+        }
+        times.sort();
+        // The first goes at once; the 41st waits 40 slots of 50 ms.
+        assert_eq!(times[0], Duration::ZERO);
+        assert_eq!(times[40], Duration::from_secs(2));
+        // No one-second window holds more than 20.
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .take_while(|u| **u < *t + Duration::from_secs(1))
+                .count();
+            assert!(
+                in_window <= 20,
+                "{in_window} requests within a second from {t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_limiter_per_secret_id() {
+        let a = Limiter::for_secret_id("AKID-test-limiter-a");
+        let b = Limiter::for_secret_id("AKID-test-limiter-a");
+        let c = Limiter::for_secret_id("AKID-test-limiter-c");
+        assert!(Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&a, &c));
+    }
+}
