@@ -71,12 +71,7 @@ fn failures(text: &str, account: &str, reason: &str) -> Option<f64> {
 }
 
 async fn landing(h: &Harness) -> String {
-    reqwest::get(h.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    h.page().await
 }
 
 #[tokio::test]

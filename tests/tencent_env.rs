@@ -35,12 +35,7 @@ async fn credentials_fall_back_to_the_environment() {
         value(&text, "tencentcloud_cwp_licenses{account=\"fromenv\"}"),
         Some(3.0)
     );
-    let page = reqwest::get(h.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = h.page().await;
     assert!(page.contains("credentials=environment"), "{page}");
     for secret in ["AKIDtest0fromenv", "key-from-env", "token-from-env"] {
         assert!(

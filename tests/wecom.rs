@@ -317,12 +317,7 @@ async fn each_fault_gives_its_reason_keeps_last_good_data_and_spares_other_accou
             >= 1.0 + 3.0 * (value(&text, &failures("f500", "http_status")).unwrap())
     );
     // The landing page says what went wrong, and never shows a token.
-    let page = reqwest::get(h.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = h.page().await;
     assert!(page.contains("trusted-IP"), "the 60020 advice is shown");
     assert!(!page.contains("access_token="), "{page}");
     h.stop().await;
@@ -384,12 +379,7 @@ async fn a_wrong_secret_is_an_auth_failure_without_retries() {
     let polled = value(&text, &polls("t1")).unwrap();
     // Never loop on a wrong secret (WeCom bans the IP): one gettoken per poll, no retries.
     assert_eq!(value(&text, &requests("t1", "gettoken")), Some(polled));
-    let page = reqwest::get(h.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = h.page().await;
     assert!(
         page.contains("40001") && !page.contains("not-the-secret"),
         "{page}"

@@ -70,6 +70,16 @@ impl Harness {
             .unwrap()
     }
 
+    /// The landing page (`/`).
+    pub async fn page(&self) -> String {
+        reqwest::get(self.url("/"))
+            .await
+            .expect("landing page")
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Waits (bounded) until the exposition satisfies `pred`, and returns it.
     pub async fn metrics_until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
