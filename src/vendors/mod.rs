@@ -20,11 +20,12 @@ use serde::de::DeserializeOwned;
 use crate::config::{FieldError, ParseContext};
 use crate::exposition::{MetricDesc, Samples};
 
+pub mod koodrive;
 pub mod tencent;
 pub mod wecom;
 
 /// Every vendor the exporter knows, in the order they appear in docs and output.
-pub static VENDORS: &[&VendorDef] = &[&wecom::VENDOR, &tencent::VENDOR];
+pub static VENDORS: &[&VendorDef] = &[&wecom::VENDOR, &koodrive::VENDOR, &tencent::VENDOR];
 
 /// Finds a vendor by its config section name.
 pub fn by_name(name: &str) -> Option<&'static VendorDef> {

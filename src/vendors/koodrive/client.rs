@@ -1,0 +1,471 @@
+//! KooDrive HTTP calls: two `GET`s, authenticated by app signature or by a bearer token, each
+//! with a fresh `X-Traceid` that goes into every failure message (vendor support asks for it).
+
+use std::time::SystemTime;
+
+use rand::distr::{Alphanumeric, SampleString};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, HOST};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+
+use super::model::{Envelope, Status};
+use super::sign;
+use crate::config::SecretRef;
+use crate::vendors::{
+    decode_json, retry_after, send, FailureReason, PollContext, PollError, Retry,
+};
+
+/// KooDrive wants `X-Traceid`, when sent, to be exactly this long.
+pub const TRACE_ID_LEN: usize = 58;
+
+/// How the account proves who it is.
+pub enum Credentials {
+    /// App signature: HMAC-SHA256 over the request with the app secret.
+    App {
+        app_id: String,
+        app_secret: SecretString,
+    },
+    /// A token obtained elsewhere; the reference is resolved on every poll so that an external
+    /// refresher can rotate the file or variable.
+    Bearer(SecretRef),
+}
+
+/// The credentials of one poll, with the bearer token read.
+pub enum Auth<'a> {
+    App {
+        app_id: &'a str,
+        app_secret: &'a SecretString,
+    },
+    Bearer(SecretString),
+}
+
+impl Auth<'_> {
+    fn secret(&self) -> &str {
+        match self {
+            Auth::App { app_secret, .. } => app_secret.expose_secret(),
+            Auth::Bearer(token) => token.expose_secret(),
+        }
+    }
+}
+
+pub struct Client {
+    /// Without a trailing `/`.
+    base_url: String,
+    /// The base URL's path (a proxy's prefix), signed as part of each request's path.
+    path_prefix: String,
+    /// The `Host` header, set explicitly so the value signed is the value sent.
+    host: String,
+    user_id: Option<String>,
+    credentials: Credentials,
+}
+
+impl Client {
+    pub fn new(
+        base_url: &str,
+        user_id: Option<String>,
+        credentials: Credentials,
+    ) -> Result<Self, String> {
+        let url = reqwest::Url::parse(base_url).map_err(|e| e.to_string())?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("scheme must be http or https".to_owned());
+        }
+        if url.query().is_some() {
+            return Err("must not have a query".to_owned());
+        }
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => return Err("has no host".to_owned()),
+        };
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            path_prefix: url.path().trim_end_matches('/').to_owned(),
+            host,
+            user_id,
+            credentials,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// How the account authenticates, for `describe()`: never a secret.
+    pub fn auth_description(&self) -> String {
+        match &self.credentials {
+            Credentials::App { app_id, .. } => {
+                format!(
+                    "auth=app signature, app_id={app_id}, user_id={}",
+                    self.user_id.as_deref().unwrap_or("")
+                )
+            }
+            Credentials::Bearer(token) => format!("auth=bearer token ({token:?})"),
+        }
+    }
+
+    /// The credentials for one poll. A bearer token is read from its file or variable here, on
+    /// every poll, so a rotated token is picked up without a reload.
+    pub fn auth(&self) -> Result<Auth<'_>, PollError> {
+        match &self.credentials {
+            Credentials::App { app_id, app_secret } => Ok(Auth::App { app_id, app_secret }),
+            Credentials::Bearer(token) => token.resolve().map(Auth::Bearer).map_err(|e| {
+                PollError::new(
+                    FailureReason::Auth,
+                    format!("bearer_token: {e}; the token is re-read on every poll"),
+                )
+            }),
+        }
+    }
+
+    /// `GET {base_url}{path}` and the `data` of its answer.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        ctx: &PollContext,
+        auth: &Auth<'_>,
+        endpoint: &'static str,
+        path: &str,
+    ) -> Result<T, PollError> {
+        let trace_id = Alphanumeric.sample_string(&mut rand::rng(), TRACE_ID_LEN);
+        self.get_traced(ctx, auth, endpoint, path, &trace_id)
+            .await
+            .map_err(|mut e| {
+                // The secret cannot normally be in a message; a vendor echoing a header must not
+                // change that.
+                e.message = redact(&e.message, auth.secret());
+                e.message.push_str(&format!(" [X-Traceid {trace_id}]"));
+                e
+            })
+    }
+
+    async fn get_traced<T: DeserializeOwned>(
+        &self,
+        ctx: &PollContext,
+        auth: &Auth<'_>,
+        endpoint: &'static str,
+        path: &str,
+        trace_id: &str,
+    ) -> Result<T, PollError> {
+        let x_date = sign::x_date(SystemTime::now());
+        let mut request = ctx
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .header(HOST, &self.host)
+            .header(ACCEPT, "application/json")
+            .header("X-Date", &x_date)
+            .header("X-Traceid", trace_id);
+        if let Some(user_id) = &self.user_id {
+            request = request.header("X-User-Id", user_id);
+        }
+        let authorization = match auth {
+            Auth::App { app_id, app_secret } => {
+                let full_path = format!("{}{path}", self.path_prefix);
+                let user_id = self.user_id.as_deref().unwrap_or_default();
+                let headers = [
+                    ("host", self.host.as_str()),
+                    ("x-date", x_date.as_str()),
+                    ("x-user-id", user_id),
+                ];
+                let signed = sign::sign(
+                    &sign::Request {
+                        method: "GET",
+                        path: &full_path,
+                        query: &[],
+                        headers: &headers,
+                        body: b"",
+                    },
+                    app_secret.expose_secret().as_bytes(),
+                );
+                signed.authorization(app_id)
+            }
+            Auth::Bearer(token) => format!("Bearer {}", token.expose_secret()),
+        };
+        let mut authorization = HeaderValue::from_str(&authorization).map_err(|_| {
+            PollError::new(
+                FailureReason::Auth,
+                format!("{endpoint}: the credentials contain characters not allowed in a header"),
+            )
+        })?;
+        authorization.set_sensitive(true);
+        let response = send(ctx, endpoint, request.header(AUTHORIZATION, authorization)).await?;
+
+        let status: Option<Status> = serde_json::from_slice(&response.body).ok();
+        if !response.status.is_success() {
+            return Err(classify_status(
+                endpoint,
+                response.status,
+                &response.headers,
+                status.as_ref(),
+                auth,
+            ));
+        }
+        let status: Status = decode_json(endpoint, &response.body)?;
+        if !status.is_success() {
+            return Err(classify_code(endpoint, &status, &response.headers));
+        }
+        let envelope: Envelope<T> = decode_json(endpoint, &response.body)?;
+        envelope.data.ok_or_else(|| {
+            PollError::new(
+                FailureReason::Decode,
+                format!("{endpoint}: answer has no data"),
+            )
+        })
+    }
+}
+
+/// The vendor's `code (msg)`, for messages.
+fn vendor_says(status: Option<&Status>) -> String {
+    match status {
+        Some(Status {
+            code: Some(code),
+            msg,
+        }) => {
+            format!(
+                ", KooDrive code {code} ({})",
+                msg.as_deref().unwrap_or_default().trim()
+            )
+        }
+        Some(Status {
+            code: None,
+            msg: Some(msg),
+        }) => format!(", KooDrive says {:?}", msg.trim()),
+        _ => String::new(),
+    }
+}
+
+/// API gateway throttling (`APIG.0308` / `APIGW.0308`: "the throttling threshold has been reached").
+fn is_throttling(code: &str) -> bool {
+    matches!(code, "APIG.0308" | "APIGW.0308")
+}
+
+fn rate_limited(message: String, headers: &reqwest::header::HeaderMap) -> PollError {
+    PollError::new(FailureReason::RateLimited, message)
+        .with_retry(retry_after(headers).map_or(Retry::Backoff, Retry::After))
+}
+
+/// Classifies an answer with an HTTP error status.
+pub fn classify_status(
+    endpoint: &str,
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    envelope: Option<&Status>,
+    auth: &Auth<'_>,
+) -> PollError {
+    let what = format!("{endpoint}: HTTP {status}{}", vendor_says(envelope));
+    if envelope
+        .and_then(|s| s.code.as_deref())
+        .is_some_and(is_throttling)
+        || status.as_u16() == 429
+    {
+        return rate_limited(
+            format!("{what}: KooDrive's API gateway is throttling this app; backing off"),
+            headers,
+        );
+    }
+    match status.as_u16() {
+        400 | 401 => {
+            let said = envelope.map(|s| format!("{} {}", s.code.as_deref().unwrap_or_default(), s.msg.as_deref().unwrap_or_default()));
+            let about_time = said.map(|s| s.to_ascii_lowercase()).is_some_and(|s| {
+                ["date", "time", "expire", "clock", "skew"].iter().any(|w| s.contains(w))
+            });
+            let advice = match auth {
+                Auth::App { .. } if about_time => {
+                    "X-Date rejected: KooDrive wants the request time within 15 minutes of its clock and not in the future; check this host's clock (NTP)"
+                }
+                Auth::App { .. } => {
+                    "app signature rejected: check app_id, app_secret and user_id (the tenant admin's user id); if they are right, check this host's clock (X-Date must be within 15 minutes of KooDrive's and not in the future)"
+                }
+                Auth::Bearer(_) => {
+                    "bearer token rejected (expired or revoked?): check that whatever refreshes bearer_token is running; the token is re-read on every poll"
+                }
+            };
+            PollError::new(FailureReason::Auth, format!("{what}: {advice}"))
+        }
+        403 => PollError::new(
+            FailureReason::Permission,
+            format!("{what}: this app or user may not call the management API; check the app's API authorisation and that user_id is a tenant admin"),
+        ),
+        500..=599 => PollError::new(FailureReason::HttpStatus, what).with_retry(Retry::Backoff),
+        _ => PollError::new(FailureReason::HttpStatus, what),
+    }
+}
+
+/// Classifies an HTTP 200 answer whose `code` is not 0.
+pub fn classify_code(
+    endpoint: &str,
+    status: &Status,
+    headers: &reqwest::header::HeaderMap,
+) -> PollError {
+    let what = format!("{endpoint}: KooDrive error{}", vendor_says(Some(status)));
+    if status.code.as_deref().is_some_and(is_throttling) {
+        return rate_limited(
+            format!("{what}: KooDrive's API gateway is throttling this app; backing off"),
+            headers,
+        );
+    }
+    PollError::new(FailureReason::Api, what)
+}
+
+/// Replaces every occurrence of `secret` in `message`. Very short values are left alone: they
+/// would mangle the message and are not secrets worth the name.
+fn redact(message: &str, secret: &str) -> String {
+    if secret.len() < 4 {
+        return message.to_owned();
+    }
+    message.replace(secret, "<redacted>")
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::StatusCode;
+
+    use super::*;
+
+    fn status(code: &str, msg: &str) -> Status {
+        Status {
+            code: Some(code.to_owned()),
+            msg: Some(msg.to_owned()),
+        }
+    }
+
+    #[test]
+    fn http_statuses_and_codes_map_to_reasons() {
+        let secret = SecretString::from("app-secret-value");
+        let app = Auth::App {
+            app_id: "a",
+            app_secret: &secret,
+        };
+        let none = Default::default();
+        let s = |code: u16, env: Option<&Status>| {
+            classify_status(
+                "service",
+                StatusCode::from_u16(code).unwrap(),
+                &none,
+                env,
+                &app,
+            )
+        };
+        use FailureReason::{Api, HttpStatus, Permission, RateLimited};
+        assert_eq!(
+            (
+                s(400, Some(&status("400", "auth failed"))).reason,
+                s(400, None).retry
+            ),
+            (FailureReason::Auth, Retry::Never)
+        );
+        assert_eq!(s(401, None).reason, FailureReason::Auth);
+        assert_eq!(s(403, None).reason, Permission);
+        assert_eq!(
+            (s(429, None).reason, s(429, None).retry),
+            (RateLimited, Retry::Backoff)
+        );
+        let throttled = s(
+            403,
+            Some(&status(
+                "APIGW.0308",
+                "The throttling threshold has been reached",
+            )),
+        );
+        assert_eq!(throttled.reason, RateLimited);
+        assert_eq!(
+            (s(503, None).reason, s(503, None).retry),
+            (HttpStatus, Retry::Backoff)
+        );
+        assert_eq!(
+            (s(404, None).reason, s(404, None).retry),
+            (HttpStatus, Retry::Never)
+        );
+
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
+        let e = classify_status("service", StatusCode::TOO_MANY_REQUESTS, &h, None, &app);
+        assert_eq!(e.retry, Retry::After(std::time::Duration::from_secs(3)));
+
+        let e = classify_code("quotaUsed", &status("31001", "tenant not found"), &none);
+        assert_eq!((e.reason, e.retry), (Api, Retry::Never));
+        assert!(
+            e.message.contains("31001") && e.message.contains("tenant not found"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            classify_code("quotaUsed", &status("APIGW.0308", "throttled"), &h).retry,
+            Retry::After(std::time::Duration::from_secs(3))
+        );
+    }
+
+    #[test]
+    fn auth_failures_say_what_to_check() {
+        let secret = SecretString::from("app-secret-value");
+        let app = Auth::App {
+            app_id: "a",
+            app_secret: &secret,
+        };
+        let none = Default::default();
+        let e = classify_status(
+            "quotaUsed",
+            StatusCode::UNAUTHORIZED,
+            &none,
+            Some(&status("APIGW.0303", "X-Date expired")),
+            &app,
+        );
+        assert!(
+            e.message.contains("X-Date rejected") && e.message.contains("clock"),
+            "{}",
+            e.message
+        );
+        let e = classify_status(
+            "quotaUsed",
+            StatusCode::UNAUTHORIZED,
+            &none,
+            Some(&status("APIGW.0303", "verify signature failed")),
+            &app,
+        );
+        assert!(
+            e.message.contains("app_secret") && e.message.contains("clock"),
+            "{}",
+            e.message
+        );
+        let bearer = Auth::Bearer(SecretString::from("tok"));
+        let e = classify_status("quotaUsed", StatusCode::UNAUTHORIZED, &none, None, &bearer);
+        assert!(e.message.contains("bearer token rejected"), "{}", e.message);
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_messages() {
+        assert_eq!(
+            redact("auth failed for Bearer tok-123456", "tok-123456"),
+            "auth failed for Bearer <redacted>"
+        );
+        assert_eq!(redact("a b", "a"), "a b");
+    }
+
+    #[test]
+    fn base_url_gives_host_and_prefix() {
+        let c = Client::new(
+            "http://127.0.0.1:8080/proxy/",
+            None,
+            Credentials::Bearer(SecretRef::Inline("t".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.path_prefix.as_str(), c.base_url()),
+            ("127.0.0.1:8080", "/proxy", "http://127.0.0.1:8080/proxy")
+        );
+        let c = Client::new(
+            "https://cn.myhuaweicloud-koodrive.com",
+            None,
+            Credentials::Bearer(SecretRef::Inline("t".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.path_prefix.as_str()),
+            ("cn.myhuaweicloud-koodrive.com", "")
+        );
+        assert!(Client::new(
+            "ftp://x",
+            None,
+            Credentials::Bearer(SecretRef::Inline("t".into()))
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! KooDrive response bodies. Every field is optional and read leniently: older versions of the
+//! vendor's pages show numbers and booleans as strings (`"1000"`, `"true"`), `code` is documented
+//! as an Integer on one page and a String on the other, and a field the vendor stops sending must
+//! become an absent series, not a zero. Unknown fields are ignored.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::vendors::lenient;
+
+/// The envelope of every answer: `{code, msg, data}`. `code` 0 means success.
+#[derive(Debug, Deserialize)]
+pub struct Status {
+    #[serde(default, deserialize_with = "code")]
+    pub code: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub msg: Option<String>,
+}
+
+impl Status {
+    /// Success is code 0 (number or string). An answer without a code is taken as success; the
+    /// data then decides.
+    pub fn is_success(&self) -> bool {
+        self.code.as_deref().is_none_or(|c| c == "0")
+    }
+}
+
+/// The envelope with its data, decoded once the code said success.
+#[derive(Debug, Deserialize)]
+pub struct Envelope<T> {
+    pub data: Option<T>,
+}
+
+/// `GET /koodrive/ose/v1/service/quotaUsed`. Units: `spaceCapacity` is documented as GB; the
+/// `*SpaceQuota` and `*SpaceQuotaUsed` fields add up to it, so they are GB too; the `*SpaceUsed`
+/// fields are undocumented, most likely KB (see docs/vendors/koodrive.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaUsed {
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub space_capacity: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub space_used: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub space_quota_used: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub dept_space_quota: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub personal_space_quota: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub group_space_quota: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub reserved_space_quota: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub dept_space_used: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub personal_space_used: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub group_space_used: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub dept_space_quota_used: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub personal_space_quota_used: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub group_space_quota_used: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub user_count: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub user_max_count: Option<f64>,
+    /// Days (the seed's example: 7).
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub package_download_expires: Option<f64>,
+    #[serde(default, deserialize_with = "text")]
+    pub product_type: Option<String>,
+}
+
+/// `GET /koodrive/ose/v1/service`: the subscription.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    /// 0 normal, 1 frozen (data kept, service unusable); other codes are not documented.
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub status: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub space_capacity: Option<f64>,
+    /// The OrgID user quota (a limit, despite the name).
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub user_count: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub group_space_size: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub personal_space_size: Option<f64>,
+    /// Documented as a String, sent as a number in the example.
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub department_space_size: Option<f64>,
+    #[serde(default, deserialize_with = "text")]
+    pub organization_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub organization_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub root_dept_code: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub tenant_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub ai_available: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub wps_available: Option<bool>,
+    #[serde(default, deserialize_with = "text")]
+    pub product_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Str(String),
+    Num(serde_json::Number),
+    Bool(bool),
+}
+
+/// A string, or a number written as one (ids and product types come either way); `null`,
+/// absent or empty gives `None`.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Scalar>::deserialize(d)? {
+        None => None,
+        Some(Scalar::Str(s)) => Some(s).filter(|s| !s.trim().is_empty()),
+        Some(Scalar::Num(n)) => Some(n.to_string()),
+        Some(Scalar::Bool(b)) => {
+            return Err(serde::de::Error::custom(format!(
+                "expected a string, got boolean {b}"
+            )))
+        }
+    })
+}
+
+/// The envelope's `code`: Integer on one page, String on the other, `APIGW.xxxx` from the gateway.
+fn code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Scalar>::deserialize(d)? {
+        None => None,
+        Some(Scalar::Str(s)) => Some(s.trim().to_owned()),
+        Some(Scalar::Num(n)) => Some(n.to_string()),
+        Some(Scalar::Bool(b)) => {
+            return Err(serde::de::Error::custom(format!(
+                "expected a code, got boolean {b}"
+            )))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vendors::{decode_json, FailureReason};
+
+    #[test]
+    fn codes_come_as_numbers_or_strings() {
+        for (body, code, ok) in [
+            (r#"{"code":0,"msg":"success"}"#, Some("0"), true),
+            (r#"{"code":"0","msg":"Successful"}"#, Some("0"), true),
+            (r#"{"code":31001,"msg":"x"}"#, Some("31001"), false),
+            (
+                r#"{"code":"APIGW.0308","msg":"throttled"}"#,
+                Some("APIGW.0308"),
+                false,
+            ),
+            (r#"{"msg":"no code"}"#, None, true),
+        ] {
+            let s: Status = decode_json("t", body.as_bytes()).unwrap();
+            assert_eq!((s.code.as_deref(), s.is_success()), (code, ok), "{body}");
+        }
+    }
+
+    #[test]
+    fn text_fields_accept_numbers_and_reject_objects() {
+        let s: Service = decode_json(
+            "service",
+            br#"{"tenantId":40086000004871666,"productType":2,"organizationName":""}"#,
+        )
+        .unwrap();
+        assert_eq!(s.tenant_id.as_deref(), Some("40086000004871666"));
+        assert_eq!(s.product_type.as_deref(), Some("2"));
+        assert_eq!(s.organization_name, None);
+        let e = decode_json::<Service>("service", br#"{"tenantId":{"id":1}}"#).unwrap_err();
+        assert_eq!(e.reason, FailureReason::Decode);
+        assert!(e.message.contains("tenantId"), "{}", e.message);
+    }
+}
