@@ -9,6 +9,7 @@
 //! - `POST /_sim/faults` with a [`FaultRule`] as JSON, `DELETE /_sim/faults` to clear them;
 //! - `GET /_sim/stats`: calls received, by `vendor/endpoint` and `vendor/endpoint/tenant`.
 
+pub mod koodrive;
 pub mod tencent;
 pub mod wecom;
 
@@ -72,6 +73,7 @@ pub struct SimState {
     pub started: SystemTime,
     pub wecom: wecom::WeComState,
     pub tencent: tencent::TencentState,
+    pub koodrive: koodrive::KooDriveState,
 }
 
 impl Default for SimState {
@@ -83,6 +85,7 @@ impl Default for SimState {
             started,
             wecom: wecom::WeComState::demo(started),
             tencent: tencent::TencentState::demo(),
+            koodrive: koodrive::KooDriveState::demo(),
         }
     }
 }
@@ -184,6 +187,7 @@ pub fn unix_now() -> u64 {
 pub fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .merge(wecom::routes())
+        .merge(koodrive::routes())
         .merge(tencent::routes())
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .route("/_sim/stats", get(stats))
