@@ -20,7 +20,7 @@ impl Status {
     /// Success is code 0 (number or string). An answer without a code is taken as success; the
     /// data then decides.
     pub fn is_success(&self) -> bool {
-        self.code.as_deref().is_none_or(|c| c == "0")
+        !matches!(self.code.as_deref(), Some(c) if c != "0")
     }
 }
 
