@@ -334,7 +334,7 @@ fn verify_app(
     req: &Incoming<'_>,
     signed_headers: &str,
     signature: &str,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let Incoming {
         method,
         uri,
@@ -350,7 +350,9 @@ fn verify_app(
     };
     let names: Vec<&str> = signed_headers.split(';').collect();
     if !names.contains(&"x-date") || !names.contains(&"x-user-id") {
-        return Err(bad_auth("SignedHeaders must include x-date and x-user-id"));
+        return Err(Box::new(bad_auth(
+            "SignedHeaders must include x-date and x-user-id",
+        )));
     }
     let header = |name: &str| {
         headers
@@ -359,13 +361,15 @@ fn verify_app(
             .map(str::trim)
     };
     let Some(x_date) = header("x-date").and_then(parse_x_date) else {
-        return Err(bad_auth("X-Date missing or not YYYYMMDDTHHMMSSZ"));
+        return Err(Box::new(bad_auth("X-Date missing or not YYYYMMDDTHHMMSSZ")));
     };
     if x_date > now + FUTURE_SLACK {
-        return Err(bad_auth("X-Date is in the future"));
+        return Err(Box::new(bad_auth("X-Date is in the future")));
     }
     if now.duration_since(x_date).unwrap_or_default() > MAX_AGE {
-        return Err(bad_auth("X-Date expired (more than 15 minutes old)"));
+        return Err(Box::new(bad_auth(
+            "X-Date expired (more than 15 minutes old)",
+        )));
     }
 
     // Canonical request, step by step as the documentation lists it.
@@ -389,7 +393,7 @@ fn verify_app(
     let mut header_lines = String::new();
     for name in &sorted {
         let Some(value) = header(name) else {
-            return Err(bad_auth("a signed header is missing"));
+            return Err(Box::new(bad_auth("a signed header is missing")));
         };
         header_lines += &format!("{}:{}\n", name.to_lowercase(), value);
     }
@@ -411,14 +415,14 @@ fn verify_app(
     mac.update(to_sign.as_bytes());
     let matches = hex::decode(signature).is_ok_and(|sig| mac.verify_slice(&sig).is_ok());
     if !matches {
-        return Err(bad_auth("verify signature failed"));
+        return Err(Box::new(bad_auth("verify signature failed")));
     }
     if header("x-user-id") != Some(tenant.user_id.as_str()) {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             StatusCode::FORBIDDEN,
             json!("403"),
             "X-User-Id is not an administrator of this tenant",
-        ));
+        )));
     }
     Ok(())
 }
@@ -514,7 +518,7 @@ async fn authorise(
                     "Incorrect app authentication information: app not found",
                 ));
             };
-            verify_app(&tenant, kd.now(), &req, &signed_headers, &signature)?;
+            verify_app(&tenant, kd.now(), &req, &signed_headers, &signature).map_err(|r| *r)?;
             Ok(tenant)
         }
     }
