@@ -733,4 +733,71 @@ mod tests {
         assert_eq!(parse_x_date("2025-01-02T03:04:05Z"), None);
         assert_eq!(parse_x_date("20250102T030405"), None);
     }
+
+    /// Sends one request through the whole simulator and returns the status and the envelope.
+    async fn call(headers: &[(&'static str, &str)]) -> (u16, Value) {
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::get("/koodrive/ose/v1/service");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let app = crate::simulator::router(Arc::new(SimState::default()));
+        let response = app
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn bearer_tokens_and_trace_ids_are_checked() {
+        let trace = "t".repeat(TRACE_ID_LEN);
+        let (status, body) = call(&[
+            ("authorization", "Bearer demo-bearer-acme"),
+            ("x-traceid", &trace),
+        ])
+        .await;
+        assert_eq!(
+            (status, &body["code"], &body["data"]["tenantId"]),
+            (200, &json!(0), &json!("40086000004871666"))
+        );
+        let (status, body) = call(&[
+            ("authorization", "Bearer demo-bearer-acme"),
+            ("x-traceid", "short"),
+        ])
+        .await;
+        assert_eq!((status, &body["code"]), (400, &json!(400)));
+        let (status, _) = call(&[("authorization", "Bearer demo-bearer-acme")]).await;
+        assert_eq!(status, 400);
+        let (status, body) = call(&[
+            ("authorization", "Bearer not-a-token"),
+            ("x-traceid", &trace),
+        ])
+        .await;
+        assert_eq!((status, &body["code"]), (401, &json!(401)));
+        let (status, body) = call(&[("x-traceid", &trace)]).await;
+        assert_eq!((status, body["msg"].as_str()), (400, Some("auth failed")));
+        // initech-intl answers like older API versions: numbers and booleans as strings.
+        let (_, body) = call(&[
+            ("authorization", "Bearer demo-bearer-initech"),
+            ("x-traceid", &trace),
+        ])
+        .await;
+        assert_eq!(
+            (&body["data"]["status"], &body["data"]["aiAvailable"]),
+            (&json!("1"), &json!("false"))
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_apps_are_refused() {
+        let trace = "t".repeat(TRACE_ID_LEN);
+        let auth = "HMAC-SHA256 AppId=nobody,SignedHeaders=host;x-date;x-user-id,Signature=00";
+        let (status, body) = call(&[("authorization", auth), ("x-traceid", &trace)]).await;
+        assert_eq!((status, &body["code"]), (401, &json!("APIGW.0303")));
+    }
 }
