@@ -112,7 +112,10 @@ async fn demo_config_exports_both_tenants() {
     );
     assert_eq!(acme("koodrive_users", ""), Some(20.0));
     assert_eq!(acme("koodrive_users_limit", ""), Some(100.0));
-    assert_eq!(acme("koodrive_package_download_expiry_days", ""), Some(7.0));
+    assert_eq!(
+        acme("koodrive_package_download_expiry_seconds", ""),
+        Some(7.0 * 86400.0)
+    );
     assert_eq!(
         acme("koodrive_service_state", "state=\"normal\""),
         Some(1.0)

@@ -83,9 +83,11 @@ static USERS_LIMIT: MetricDesc = MetricDesc::gauge(
     "koodrive_users_limit",
     "Users the tenant bought, from quotaUsed userMaxCount; refreshed every poll interval",
 );
-static PACKAGE_DOWNLOAD_EXPIRY: MetricDesc = MetricDesc::gauge(
-    "koodrive_package_download_expiry_days",
-    "Days a packaged download stays available, from quotaUsed packageDownloadExpires; refreshed every poll interval",
+/// The vendor sends days; Prometheus wants base units (`promtool check metrics` rejects `_days`).
+static PACKAGE_DOWNLOAD_EXPIRY: MetricDesc = MetricDesc::gauge_with_unit(
+    "koodrive_package_download_expiry_seconds",
+    "seconds",
+    "How long a packaged download stays available, from quotaUsed packageDownloadExpires (days); refreshed every poll interval",
 );
 static SERVICE_STATE: MetricDesc = MetricDesc::gauge(
     "koodrive_service_state",
@@ -347,6 +349,8 @@ impl Account for KooDrive {
     }
 }
 
+const SECONDS_A_DAY: f64 = 86_400.0;
+
 fn scaled(value: Option<f64>, unit: Unit) -> Option<f64> {
     value.map(|v| v * unit.bytes())
 }
@@ -394,7 +398,12 @@ pub fn samples(quota: &QuotaUsed, service: &Service, units: Units) -> Samples {
     );
     s.set_some(&USERS, quota.user_count);
     s.set_some(&USERS_LIMIT, quota.user_max_count);
-    s.set_some(&PACKAGE_DOWNLOAD_EXPIRY, quota.package_download_expires);
+    s.set_some(
+        &PACKAGE_DOWNLOAD_EXPIRY,
+        quota
+            .package_download_expires
+            .map(|days| days * SECONDS_A_DAY),
+    );
 
     if let Some(status) = service.status {
         // A state set: both states always present, so `== 1` and `== 0` both work in alerts.
@@ -576,8 +585,8 @@ mod tests {
         assert_eq!(s.value("koodrive_users", &[]), Some(20.0));
         assert_eq!(s.value("koodrive_users_limit", &[]), Some(100.0));
         assert_eq!(
-            s.value("koodrive_package_download_expiry_days", &[]),
-            Some(7.0)
+            s.value("koodrive_package_download_expiry_seconds", &[]),
+            Some(7.0 * 86_400.0)
         );
 
         assert_eq!(
