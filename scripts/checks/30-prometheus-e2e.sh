@@ -2,6 +2,7 @@
 # End-to-end check of the Prometheus rules and Grafana dashboards against a real
 # Prometheus scraping the exporter's demo (scripts/checks/prometheus_e2e.py says what is
 # checked). Needs the exporter binary: $QUOTA_EXPORTER_BIN, default target/debug/quota-exporter.
+# Also starts a real Alertmanager with deploy/alertmanager/alertmanager.yml (receivers emptied).
 # Everything listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,7 +14,8 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
   }
 }
-[ -x /usr/bin/prometheus ] || command -v prometheus >/dev/null || apt_install prometheus
+command -v prometheus >/dev/null || [ -x /usr/bin/prometheus ] || apt_install prometheus
+command -v prometheus-alertmanager >/dev/null || [ -x /usr/bin/prometheus-alertmanager ] || apt_install prometheus-alertmanager
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q PyYAML
 
 bin="${QUOTA_EXPORTER_BIN:-target/debug/quota-exporter}"

@@ -11,7 +11,10 @@ second, then through Prometheus' HTTP API:
   * every query of every dashboard (dashboards/*.json), with its template variables
     expanded, parses and returns data;
   * alerts fire: at least one warning, and the ones the demo's accounts are built to
-    trigger (see DEMO_ALERTS).
+    trigger (see DEMO_ALERTS);
+  * a real Alertmanager running deploy/alertmanager/alertmanager.yml (its receivers
+    replaced by empty ones, so that nothing is sent anywhere) receives them, routes them
+    by severity and inhibits what the config says it inhibits (see DEMO_ROUTING).
 
 Queries about a vendor the demo does not serve (yet) are skipped with a note; the set of
 vendors comes from the demo's quota_exporter_up series.
@@ -40,6 +43,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FILES = [ROOT / "deploy/prometheus/rules/recording.yml", ROOT / "deploy/prometheus/rules/alerts.yml"]
+ALERTMANAGER_CONFIG = ROOT / "deploy/alertmanager/alertmanager.yml"
 DASHBOARDS = sorted((ROOT / "dashboards").glob("*.json"))
 NAME = "30-prometheus-e2e"
 
@@ -60,6 +64,18 @@ DEMO_ALERTS = [
     ("tencent_cwp", "prod", "QuotaLicencesExpiring", "warning"),
     ("tencent_cwp", "prod", "QuotaLicencesExpired", "critical"),
 ]
+
+# How Alertmanager must treat those alerts: (vendor, account, alertname, severity) ->
+# (receivers, inhibited).
+DEMO_ROUTING = {
+    ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "critical"): (["pager", "chat"], False),
+    # the critical band of the same alert inhibits the warning
+    ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "warning"): (["chat", "email"], True),
+    ("wecom_wedrive", "acme", "QuotaStorageNearlyFull", "warning"): (["chat", "email"], False),
+    ("tencent_cwp", "prod", "QuotaLicencesExpired", "critical"): (["pager", "chat"], False),
+    ("tencent_cwp", "prod", "QuotaLicencesExpiring", "warning"): (["chat", "email"], False),
+    ("koodrive", "initech-intl", "QuotaKooDriveTenantFrozen", "critical"): (["pager", "chat"], False),
+}
 
 # Grafana's built-in variables, replaced by concrete values.
 BUILTINS = {
@@ -243,8 +259,20 @@ def dashboard_variables(dash: dict) -> tuple[dict[str, str], str | None]:
 
 
 # ---------------------------------------------------------------- the check
+def alertmanager_config(tmp: Path) -> Path:
+    """The example config with its receivers emptied: routing and inhibition stay as they
+    are, but nothing is sent (no paging service, chat or mail server is contacted)."""
+    cfg = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    cfg["receivers"] = [{"name": r["name"]} for r in cfg["receivers"]]
+    cfg["global"] = {k: v for k, v in (cfg.get("global") or {}).items() if not k.startswith("smtp_")}
+    path = tmp / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
 def run(binary: str, tmp: Path, procs: Processes) -> None:
     prometheus = shutil.which("prometheus") or "/usr/bin/prometheus"
+    alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager") or "/usr/bin/prometheus-alertmanager"
     if not Path(binary).is_file():
         raise Failure(f"exporter binary {binary} not found (set QUOTA_EXPORTER_BIN)")
     deadline = Deadline(WAIT_SECONDS)
@@ -260,11 +288,26 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
     deadline.wait_for("the exporter to serve /metrics", exporter_ready, procs)
     log(f"exporter --demo is up on 127.0.0.1:{exp_port}")
 
+    # -- Alertmanager (no cluster: it would listen on every interface)
+    am_port = free_port()
+    procs.start("alertmanager", [
+        alertmanager,
+        f"--config.file={alertmanager_config(tmp)}",
+        f"--storage.path={tmp / 'am'}",
+        f"--web.listen-address=127.0.0.1:{am_port}",
+        "--cluster.listen-address=",
+        "--log.level=warn",
+    ], tmp / "alertmanager.log")
+    am_base = f"http://127.0.0.1:{am_port}"
+    deadline.wait_for("Alertmanager to be ready", lambda: http_get(f"{am_base}/-/ready")[0] == 200, procs)
+    log(f"Alertmanager is up on 127.0.0.1:{am_port}")
+
     # -- Prometheus
     prom_port = free_port()
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(f) for f in RULE_FILES],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
         "scrape_configs": [{"job_name": JOB, "static_configs": [{"targets": [f"127.0.0.1:{exp_port}"]}]}],
     }
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -411,6 +454,45 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
             + ", ".join(f"{cat} ({n})" for cat, n in cats.items()))
     for cat, (ok, skip) in counts.items():
         log(f"{cat}: {ok} queries checked" + (f", {skip} skipped" if skip else ""))
+
+    # -- Alertmanager: routing by severity and inhibitions
+    routing = {k: v for k, v in DEMO_ROUTING.items() if k[0] in vendors}
+
+    def am_alerts():
+        status, body = http_get(f"{am_base}/api/v2/alerts")
+        if status != 200:
+            raise Failure(f"Alertmanager /api/v2/alerts: HTTP {status}")
+        got = {}
+        for a in json.loads(body):
+            lb = a["labels"]
+            key = (lb.get("vendor"), lb.get("account"), lb.get("alertname"), lb.get("severity"))
+            got[key] = (sorted(r["name"] for r in a.get("receivers", [])), a["status"]["state"] == "suppressed"
+                        and bool(a["status"].get("inhibitedBy")))
+        return got if all(k in got for k in routing) else None
+
+    try:
+        got = deadline.wait_for("Prometheus to deliver the alerts to Alertmanager", am_alerts, procs)
+        for key, (receivers, inhibited) in routing.items():
+            g_receivers, g_inhibited = got[key]
+            name = "%s{vendor=%r, account=%r, severity=%r}" % (key[2], key[0], key[1], key[3])
+            if g_receivers != sorted(receivers):
+                failures.append(f"Alertmanager routes {name} to {g_receivers}, expected {sorted(receivers)}")
+            if g_inhibited != inhibited:
+                failures.append(f"Alertmanager {'does not inhibit' if inhibited else 'inhibits'} {name}")
+        # Every alert, not only those above, goes where its severity says.
+        by_severity = {"critical": ["chat", "pager"], "warning": ["chat", "email"]}
+        for key, (g_receivers, g_inhibited) in got.items():
+            if key[3] in by_severity and g_receivers != by_severity[key[3]]:
+                failures.append(f"Alertmanager routes {key[2]}[{key[3]}] of {key[0]}/{key[1]} to {g_receivers}")
+            # A frozen KooDrive tenant silences its storage and seat alerts.
+            frozen = ("koodrive", key[1], "QuotaKooDriveTenantFrozen", "critical") in got
+            if key[0] == "koodrive" and frozen and key[2].startswith(("QuotaStorage", "QuotaSeats")) and not g_inhibited:
+                failures.append(f"Alertmanager does not inhibit {key[2]} of frozen KooDrive tenant {key[1]}")
+        if routing:
+            log(f"Alertmanager: {len(got)} alerts received, routed by severity; "
+                f"{sum(1 for _, i in got.values() if i)} inhibited, as expected")
+    except Failure as e:
+        failures.append(str(e))
 
     if failures:
         for f in failures:
