@@ -484,7 +484,7 @@ mod tests {
             cancel.clone(),
         ));
         // Bounded wait for both accounts to poll a few times.
-        for _ in 0..100 {
+        for _ in 0..500 {
             if a1.calls.load(Ordering::SeqCst) >= 3 && a2.calls.load(Ordering::SeqCst) >= 3 {
                 break;
             }

@@ -594,11 +594,11 @@ mod tests {
     #[test]
     fn stale_data_disappears_but_health_stays() {
         let store = Store::new();
-        let a = info("a", Duration::from_millis(50));
+        let a = info("a", Duration::from_millis(300));
         store.set_accounts(vec![a.clone()]);
         store.record_success(&a.key, samples(7.0), Duration::ZERO);
         assert!(text(&store).contains("v_seats{account=\"a\"} 7"));
-        std::thread::sleep(Duration::from_millis(80));
+        std::thread::sleep(Duration::from_millis(400));
         let t = text(&store);
         assert!(!t.contains("v_seats"), "stale series must vanish:\n{t}");
         assert!(t.contains(

@@ -7,7 +7,7 @@ use quota_exporter::simulator::wecom::Tenant;
 use quota_exporter::simulator::{Fault, FaultRule, SimState, Simulator};
 use std::sync::Arc;
 
-const FAST: &str = "defaults:\n  interval: 1s\n  timeout: 400ms\n  startup_spread: 0s\n  retry_backoff: 10ms\n  jitter: 0\n";
+const FAST: &str = "defaults:\n  interval: 1s\n  timeout: 800ms\n  startup_spread: 0s\n  retry_backoff: 10ms\n  jitter: 0\n  max_staleness: 1m\n";
 
 fn tenant(corp_id: &str) -> Tenant {
     Tenant {
@@ -329,7 +329,7 @@ async fn series_vanish_after_max_staleness_while_health_metrics_stay() {
     let yaml = format!(
         "{FAST}wecom_wedrive:\n{}{}",
         account("stale", "    max_staleness: 1500ms\n"),
-        account("fresh", "    max_staleness: 1500ms\n")
+        account("fresh", "    max_staleness: 30s\n")
     );
     let h = Harness::start_with_sim(sim, &yaml).await;
     h.metrics_until("first polls", |t| {

@@ -83,7 +83,7 @@ impl Harness {
     /// Waits (bounded) until the exposition satisfies `pred`, and returns it.
     pub async fn metrics_until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
-        for _ in 0..200 {
+        for _ in 0..400 {
             if let Ok(r) = reqwest::get(self.url("/metrics")).await {
                 last = r.text().await.unwrap_or_default();
                 if pred(&last) {
@@ -123,7 +123,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    for _ in 0..200 {
+    for _ in 0..400 {
         if cond().await {
             return;
         }
