@@ -21,6 +21,7 @@ pub mod shard;
 pub mod simulator;
 pub mod store;
 pub mod vendors;
+pub mod web_config;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,6 +39,7 @@ use crate::server::{AppState, ReloadRequest};
 use crate::shard::Shard;
 use crate::store::{AccountKey, Store};
 use crate::vendors::CallStats;
+use crate::web_config::WebConfig;
 
 /// The built-in configuration of `--demo`. `${SIMULATOR_URL}` is replaced by the simulator's URL.
 pub const DEMO_CONFIG: &str = include_str!("../config/demo.yml");
@@ -89,6 +91,8 @@ pub struct Options {
     pub log_config_warnings: bool,
     /// `--shard`: poll only this share of the accounts.
     pub shard: Option<Shard>,
+    /// `--web.config.file`: TLS, basic auth, extra headers.
+    pub web: Option<Arc<WebConfig>>,
 }
 
 impl Default for Options {
@@ -97,6 +101,7 @@ impl Default for Options {
             telemetry_path: "/metrics".into(),
             log_config_warnings: true,
             shard: None,
+            web: None,
         }
     }
 }
@@ -226,19 +231,53 @@ pub async fn run(
         telemetry_path: options.telemetry_path.clone(),
         reload: Some(reload_tx),
     });
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    let app = match &options.web {
+        Some(web) => protect(app, web),
+        None => app,
+    };
+    tracing::info!(address = %listener.local_addr()?, tls = options.web.as_ref().is_some_and(|w| w.tls.is_some()), "listening");
     let stop = root.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stop.cancel();
-        })
-        .await;
+    let graceful = async move {
+        shutdown.await;
+        stop.cancel();
+    };
+    let served = match options.web.as_ref().and_then(|w| w.tls.clone()) {
+        Some(tls) => {
+            let listener = web_config::TlsListener::new(listener, tls)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+    };
     root.cancel();
     // Poll loops stop at their next await; give in-flight work a moment, never block exit on it.
     let _ = tokio::time::timeout(Duration::from_secs(2), reloader).await;
     served?;
     Ok(())
+}
+
+/// Wraps the router with the web config's basic auth and response headers.
+fn protect(app: axum::Router, web: &WebConfig) -> axum::Router {
+    let app = match &web.basic_auth {
+        Some(auth) => app.layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            web_config::require_basic_auth,
+        )),
+        None => app,
+    };
+    if web.headers.is_empty() {
+        app
+    } else {
+        app.layer(axum::middleware::map_response_with_state(
+            Arc::new(web.headers.clone()),
+            web_config::add_headers,
+        ))
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -12,6 +12,7 @@ use quota_exporter::exposition::Format;
 use quota_exporter::shard::Shard;
 use quota_exporter::simulator::Simulator;
 use quota_exporter::store::{revision, version, Store};
+use quota_exporter::web_config::WebConfig;
 use quota_exporter::{
     http_client, reload_signals, run, scheduler, shutdown_signal, ConfigSource, Options,
 };
@@ -46,6 +47,9 @@ struct Args {
         value_name = "ADDR"
     )]
     listen_address: String,
+    /// TLS and basic auth, in the Prometheus exporter-toolkit web config format.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    web_config_file: Option<PathBuf>,
     /// Path under which to expose metrics.
     #[arg(
         long = "web.telemetry-path",
@@ -115,6 +119,16 @@ async fn real_main(args: Args) -> anyhow::Result<ExitCode> {
         return once(&source, args.shard).await;
     }
 
+    let web = match &args.web_config_file {
+        Some(path) => {
+            let web = WebConfig::load(path)?;
+            for w in &web.warnings {
+                tracing::warn!("web config: {w}");
+            }
+            Some(Arc::new(web))
+        }
+        None => None,
+    };
     let addr = listen_address(&args.listen_address)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -123,6 +137,7 @@ async fn real_main(args: Args) -> anyhow::Result<ExitCode> {
         telemetry_path: args.telemetry_path.clone(),
         log_config_warnings: simulator.is_none(),
         shard: args.shard,
+        web,
     };
     run(
         source,

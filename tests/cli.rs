@@ -304,3 +304,27 @@ fn reload_by_signal_and_http_applies_good_configs_and_rejects_bad_ones() {
     assert!(stderr.contains("configuration rejected"), "{stderr}");
     assert!(Path::new(&path).exists());
 }
+
+#[test]
+fn a_bad_web_config_stops_start_up_with_the_key_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, "basic_auth_users:\n  prometheus: not-a-hash\n").unwrap();
+    let port = free_port().to_string();
+    let out = run(
+        &[
+            "--demo",
+            "--web.config.file",
+            web.to_str().unwrap(),
+            "--web.listen-address",
+            &format!("127.0.0.1:{port}"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("basic_auth_users.prometheus") && stderr.contains("bcrypt"),
+        "{stderr}"
+    );
+}

@@ -31,6 +31,10 @@ impl Harness {
     }
 
     pub async fn start_with_sim(sim: Simulator, yaml: &str) -> Harness {
+        Self::start_with_options(sim, yaml, Options::default()).await
+    }
+
+    pub async fn start_with_options(sim: Simulator, yaml: &str, options: Options) -> Harness {
         let source = ConfigSource::Yaml(yaml.replace("${SIMULATOR_URL}", &sim.url()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -38,15 +42,9 @@ impl Harness {
         let addr = listener.local_addr().unwrap();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (reload_tx, reload_rx) = mpsc::channel(1);
-        let handle = tokio::spawn(run(
-            source,
-            listener,
-            Options::default(),
-            reload_rx,
-            async move {
-                let _ = stop_rx.await;
-            },
-        ));
+        let handle = tokio::spawn(run(source, listener, options, reload_rx, async move {
+            let _ = stop_rx.await;
+        }));
         Harness {
             sim,
             addr,
