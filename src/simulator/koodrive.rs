@@ -200,10 +200,14 @@ impl KooDriveState {
     }
 }
 
+// The vendor's paths, written here from its documentation (not imported from the client).
+const QUOTA_USED_PATH: &str = "/koodrive/ose/v1/service/quotaUsed";
+const SERVICE_PATH: &str = "/koodrive/ose/v1/service";
+
 pub fn routes() -> Router<Arc<SimState>> {
     Router::new()
-        .route("/koodrive/ose/v1/service/quotaUsed", get(quota_used))
-        .route("/koodrive/ose/v1/service", get(service))
+        .route(QUOTA_USED_PATH, get(call))
+        .route(SERVICE_PATH, get(call))
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -551,95 +555,80 @@ fn success(t: &Tenant, data: Value) -> Response {
     )
 }
 
-async fn quota_used(
+/// Both calls: checked the way the vendor checks them, then answered from the tenant's data.
+async fn call(
     State(state): State<Arc<SimState>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let t = match authorise(
-        &state,
-        "quotaUsed",
-        Incoming {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            body: &body,
-        },
-    )
-    .await
-    {
+    let endpoint = if uri.path() == QUOTA_USED_PATH {
+        "quotaUsed"
+    } else {
+        "service"
+    };
+    let incoming = Incoming {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body: &body,
+    };
+    let t = match authorise(&state, endpoint, incoming).await {
         Ok(t) => t,
         Err(r) => return r,
     };
+    let data = if endpoint == "quotaUsed" {
+        quota_used_data(&state, &t)
+    } else {
+        service_data(&t)
+    };
+    success(&t, data)
+}
+
+/// `data` of `quotaUsed`: personal space grows with time (up to its quota).
+fn quota_used_data(state: &SimState, t: &Tenant) -> Value {
     let personal = t.personal_used_kb as f64 + t.growth_kb_per_sec * state.elapsed_secs();
     let personal = personal.min((t.personal_quota * 1024 * 1024) as f64);
     let used = t.dept_used_kb as f64 + personal + t.group_used_kb as f64;
-    success(
-        &t,
-        json!({
-            "spaceUsed": n(&t, used),
-            "spaceCapacity": n(&t, t.space_capacity as f64),
-            "deptSpaceQuota": n(&t, t.dept_quota as f64),
-            "personalSpaceQuota": n(&t, t.personal_quota as f64),
-            "groupSpaceQuota": n(&t, t.group_quota as f64),
-            "reservedSpaceQuota": n(&t, t.reserved_quota as f64),
-            "spaceQuotaUsed": n(&t, (t.dept_quota_used + t.personal_quota_used + t.group_quota_used) as f64),
-            "deptSpaceUsed": n(&t, t.dept_used_kb as f64),
-            "deptSpaceQuotaUsed": n(&t, t.dept_quota_used as f64),
-            "personalSpaceUsed": n(&t, personal),
-            "personalSpaceQuotaUsed": n(&t, t.personal_quota_used as f64),
-            "groupSpaceUsed": n(&t, t.group_used_kb as f64),
-            "groupSpaceQuotaUsed": n(&t, t.group_quota_used as f64),
-            "userCount": n(&t, t.user_count as f64),
-            "userMaxCount": n(&t, t.user_max_count as f64),
-            "packageDownloadExpires": n(&t, t.package_download_expires as f64),
-            "productType": t.product_type,
-        }),
-    )
+    json!({
+        "spaceUsed": n(t, used),
+        "spaceCapacity": n(t, t.space_capacity as f64),
+        "deptSpaceQuota": n(t, t.dept_quota as f64),
+        "personalSpaceQuota": n(t, t.personal_quota as f64),
+        "groupSpaceQuota": n(t, t.group_quota as f64),
+        "reservedSpaceQuota": n(t, t.reserved_quota as f64),
+        "spaceQuotaUsed": n(t, (t.dept_quota_used + t.personal_quota_used + t.group_quota_used) as f64),
+        "deptSpaceUsed": n(t, t.dept_used_kb as f64),
+        "deptSpaceQuotaUsed": n(t, t.dept_quota_used as f64),
+        "personalSpaceUsed": n(t, personal),
+        "personalSpaceQuotaUsed": n(t, t.personal_quota_used as f64),
+        "groupSpaceUsed": n(t, t.group_used_kb as f64),
+        "groupSpaceQuotaUsed": n(t, t.group_quota_used as f64),
+        "userCount": n(t, t.user_count as f64),
+        "userMaxCount": n(t, t.user_max_count as f64),
+        "packageDownloadExpires": n(t, t.package_download_expires as f64),
+        "productType": t.product_type,
+    })
 }
 
-async fn service(
-    State(state): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let t = match authorise(
-        &state,
-        "service",
-        Incoming {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            body: &body,
-        },
-    )
-    .await
-    {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    success(
-        &t,
-        json!({
-            "tenantId": t.tenant_id,
-            "status": n(&t, t.status as f64),
-            "spaceCapacity": n(&t, t.space_capacity as f64),
-            "userCount": n(&t, t.subscription_users as f64),
-            "personalSpaceSize": n(&t, t.personal_space_size as f64),
-            "groupSpaceSize": n(&t, t.group_space_size as f64),
-            "departmentSpaceSize": n(&t, t.department_space_size as f64),
-            "organizationName": t.organization_name,
-            "organizationId": t.organization_id,
-            "rootDeptCode": t.root_dept_code,
-            "productType": t.product_type,
-            "aiAvailable": b(&t, t.ai_available),
-            "wpsAvailable": b(&t, t.wps_available),
-        }),
-    )
+/// `data` of `service`.
+fn service_data(t: &Tenant) -> Value {
+    json!({
+        "tenantId": t.tenant_id,
+        "status": n(t, t.status as f64),
+        "spaceCapacity": n(t, t.space_capacity as f64),
+        "userCount": n(t, t.subscription_users as f64),
+        "personalSpaceSize": n(t, t.personal_space_size as f64),
+        "groupSpaceSize": n(t, t.group_space_size as f64),
+        "departmentSpaceSize": n(t, t.department_space_size as f64),
+        "organizationName": t.organization_name,
+        "organizationId": t.organization_id,
+        "rootDeptCode": t.root_dept_code,
+        "productType": t.product_type,
+        "aiAvailable": b(t, t.ai_available),
+        "wpsAvailable": b(t, t.wps_available),
+    })
 }
 
 #[cfg(test)]
