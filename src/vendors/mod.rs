@@ -285,6 +285,30 @@ pub fn decode_json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T
     })
 }
 
+/// Checks a vendor base URL from config: `http` or `https`, a host, no query string.
+pub fn parse_base_url(s: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("scheme must be http or https".into());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    if url.query().is_some() {
+        return Err("must not have a query".into());
+    }
+    Ok(url)
+}
+
+/// `host[:port]` of a URL: what the `Host` header carries, and what vendor signatures cover.
+pub fn host_header(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
 /// Deserializes a vendor's account settings, naming the offending key on error.
 pub fn parse_settings<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Vec<FieldError>> {
     serde_path_to_error::deserialize(value).map_err(|e| {
@@ -401,6 +425,23 @@ mod tests {
             (e.reason, e.retry),
             (FailureReason::HttpStatus, Retry::Never)
         );
+    }
+
+    #[test]
+    fn base_urls() {
+        let url = parse_base_url("http://127.0.0.1:8080/prefix").unwrap();
+        assert_eq!(host_header(&url), "127.0.0.1:8080");
+        assert_eq!(
+            host_header(&parse_base_url("https://cwp.tencentcloudapi.com").unwrap()),
+            "cwp.tencentcloudapi.com"
+        );
+        assert!(parse_base_url("ftp://x").unwrap_err().contains("scheme"));
+        assert!(parse_base_url("https://x/?a=1")
+            .unwrap_err()
+            .contains("query"));
+        assert!(parse_base_url("not a url")
+            .unwrap_err()
+            .contains("not a URL"));
     }
 
     #[test]

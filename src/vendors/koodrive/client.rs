@@ -12,7 +12,8 @@ use super::model::{Envelope, Status};
 use super::sign;
 use crate::config::SecretRef;
 use crate::vendors::{
-    decode_json, retry_after, send, FailureReason, PollContext, PollError, Retry,
+    decode_json, host_header, parse_base_url, retry_after, send, FailureReason, PollContext,
+    PollError, Retry,
 };
 
 /// KooDrive wants `X-Traceid`, when sent, to be exactly this long.
@@ -65,18 +66,8 @@ impl Client {
         user_id: Option<String>,
         credentials: Credentials,
     ) -> Result<Self, String> {
-        let url = reqwest::Url::parse(base_url).map_err(|e| e.to_string())?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err("scheme must be http or https".to_owned());
-        }
-        if url.query().is_some() {
-            return Err("must not have a query".to_owned());
-        }
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            (None, _) => return Err("has no host".to_owned()),
-        };
+        let url = parse_base_url(base_url)?;
+        let host = host_header(&url);
         Ok(Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             path_prefix: url.path().trim_end_matches('/').to_owned(),

@@ -10,7 +10,9 @@ use tokio::time::Instant;
 
 use super::model::{Envelope, Status};
 use super::tc3::{self, Credentials};
-use crate::vendors::{decode_json, send, FailureReason, PollContext, PollError, Retry};
+use crate::vendors::{
+    decode_json, host_header, send, FailureReason, PollContext, PollError, Retry,
+};
 
 /// The content type we send and sign. Set by hand, body given as bytes: a JSON helper of the
 /// HTTP client could send another one than the one signed.
@@ -39,11 +41,7 @@ impl Client {
         region: Option<String>,
         credentials: Credentials,
     ) -> Self {
-        let host = match (endpoint.host_str(), endpoint.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            (None, _) => String::new(),
-        };
+        let host = host_header(endpoint);
         let limiter = Limiter::for_secret_id(credentials.secret_id.expose_secret());
         let endpoint = format!("{}://{host}/", endpoint.scheme());
         Self {

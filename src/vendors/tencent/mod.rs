@@ -19,7 +19,7 @@ use self::model::LicenseGeneral;
 use self::tc3::Credentials;
 use crate::config::{FieldError, ParseContext, SecretRef};
 use crate::exposition::{MetricDesc, Samples};
-use crate::vendors::{parse_settings, Account, PollContext, PollFuture, VendorDef};
+use crate::vendors::{parse_base_url, parse_settings, Account, PollContext, PollFuture, VendorDef};
 
 pub use self::client::{classify, Limiter, MAX_REQUESTS_PER_SECOND};
 
@@ -177,14 +177,8 @@ fn parse_with_env(
 
 /// An `http(s)://host[:port]` URL: API 3.0 is always called at `/`.
 fn check_endpoint(endpoint: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(endpoint).map_err(|e| format!("not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err("scheme must be http or https".into());
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("no host".into());
-    }
-    if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
+    let url = parse_base_url(endpoint)?;
+    if url.path() != "/" || !url.username().is_empty() {
         return Err(
             "must be scheme://host[:port] only (Tencent Cloud API 3.0 is called at `/`)".into(),
         );

@@ -16,7 +16,7 @@ use self::client::Client;
 use self::model::{Capacity, ProInfo};
 use crate::config::{FieldError, ParseContext, SecretRef};
 use crate::exposition::{MetricDesc, Samples};
-use crate::vendors::{parse_settings, Account, PollContext, PollFuture, VendorDef};
+use crate::vendors::{parse_base_url, parse_settings, Account, PollContext, PollFuture, VendorDef};
 
 pub use self::client::classify;
 
@@ -94,17 +94,10 @@ fn parse(
     if settings.corp_id.trim().is_empty() {
         errors.push(FieldError::new("corp_id", "must not be empty"));
     }
-    if let Err(e) = reqwest::Url::parse(&settings.base_url)
-        .map_err(|e| e.to_string())
-        .and_then(|u| {
-            matches!(u.scheme(), "http" | "https")
-                .then_some(())
-                .ok_or_else(|| "scheme must be http or https".to_owned())
-        })
-    {
+    if let Err(e) = parse_base_url(&settings.base_url) {
         errors.push(FieldError::new(
             "base_url",
-            format!("not a usable URL ({e}): {:?}", settings.base_url),
+            format!("{e}: {:?}", settings.base_url),
         ));
     }
     let secret = ctx
