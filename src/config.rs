@@ -420,7 +420,15 @@ impl Config {
             if key == "defaults" || key == "shard" {
                 continue;
             }
-            let Some(vendor) = vendors::by_name(key) else {
+            let vendor = vendors::by_name(key).or_else(|| {
+                let v = vendors::by_old_name(key)?;
+                warnings.push(format!(
+                    "{key}: deprecated section name, read as {} (rename the section; the old name will stop working in a later release)",
+                    v.name
+                ));
+                Some(v)
+            });
+            let Some(vendor) = vendor else {
                 let known: Vec<_> = ["defaults", "shard"]
                     .into_iter()
                     .chain(vendors::VENDORS.iter().map(|v| v.name))

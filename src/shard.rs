@@ -88,7 +88,7 @@ mod tests {
     use super::*;
 
     fn accounts() -> Vec<(&'static str, String)> {
-        let vendors = ["wecom_wedrive", "koodrive", "tencent_cwp"];
+        let vendors = ["wecom_wedrive", "koodrive", "tencentcloud_cwp"];
         (0..3000)
             .map(|i| (vendors[i % 3], format!("account-{i}")))
             .collect()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{value, Harness};
+use common::Harness;
 use quota_exporter::exposition::{MetricDesc, MetricType};
 use quota_exporter::store::OWN_METRICS;
 use quota_exporter::vendors::VENDORS;
@@ -28,24 +28,7 @@ fn every_metric() -> Vec<(&'static str, &'static MetricDesc)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_every_metric_of_every_vendor() {
-    let h = Harness::start(quota_exporter::DEMO_CONFIG).await;
-    let accounts: Vec<(String, String)> = quota_exporter::ConfigSource::demo("http://unused")
-        .load()
-        .unwrap()
-        .accounts
-        .iter()
-        .map(|a| (a.vendor.name.to_owned(), a.name.clone()))
-        .collect();
-    let text = h
-        .metrics_until("every demo account up", |t| {
-            accounts.iter().all(|(v, a)| {
-                value(
-                    t,
-                    &format!("quota_exporter_up{{vendor=\"{v}\",account=\"{a}\"}}"),
-                ) == Some(1.0)
-            })
-        })
-        .await;
+    let (h, accounts, text) = Harness::demo_all_up().await;
     for vendor in VENDORS {
         assert!(
             accounts.iter().any(|(v, _)| v == vendor.name),

@@ -229,7 +229,7 @@ fn sigterm_stops_the_demo_cleanly() {
     let mut child = spawn(&["--demo", "--web.listen-address", &addr], &[]);
     wait_for(port, "/-/ready", |_| true);
     wait_for(port, "/metrics", |m| {
-        m.contains("wecom_wedrive_vip_accounts_limit{account=\"acme\"} 10")
+        m.contains("wecom_wedrive_vip_seats_limit{account=\"acme\"} 10")
     });
     signal(&child, "TERM");
     let (status, took) = wait_exit(&mut child);

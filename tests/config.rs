@@ -225,3 +225,38 @@ fn sharding_keeps_this_replicas_share() {
     );
     assert_problem(&problems("shard: 3/3\n"), &["shard", "INDEX/COUNT"]);
 }
+
+#[test]
+fn the_old_tencent_cwp_section_name_is_read_with_a_deprecation_warning() {
+    let account = |name: &str| {
+        format!("  - name: {name}\n    secret_id: AKIDx\n    secret_key: {{ env: QE_CONFIG_TEST_SET }}\n")
+    };
+    set_secret();
+    // The old name alone: the account belongs to the renamed vendor, and the load warns.
+    let config = Config::from_yaml(&format!("tencent_cwp:\n{}", account("prod"))).unwrap();
+    assert_eq!(config.accounts.len(), 1);
+    assert_eq!(config.accounts[0].vendor.name, "tencentcloud_cwp");
+    assert!(
+        config
+            .warnings
+            .iter()
+            .any(|w| w.contains("tencent_cwp: deprecated") && w.contains("tencentcloud_cwp")),
+        "{:?}",
+        config.warnings
+    );
+    // The new name: no warning about it.
+    let config = Config::from_yaml(&format!("tencentcloud_cwp:\n{}", account("prod"))).unwrap();
+    assert_eq!(config.accounts[0].vendor.name, "tencentcloud_cwp");
+    assert!(
+        !config.warnings.iter().any(|w| w.contains("deprecated")),
+        "{:?}",
+        config.warnings
+    );
+    // Both names are one vendor: an account name may not appear in each.
+    let p = problems(&format!(
+        "tencentcloud_cwp:\n{}tencent_cwp:\n{}",
+        account("prod"),
+        account("prod")
+    ));
+    assert_problem(&p, &["\"prod\"", "more than once"]);
+}

@@ -113,7 +113,7 @@ async fn demo_config_exports_both_tenants() {
     assert_eq!(acme("koodrive_users", ""), Some(20.0));
     assert_eq!(acme("koodrive_users_limit", ""), Some(100.0));
     assert_eq!(
-        acme("koodrive_package_download_expiry_seconds", ""),
+        acme("koodrive_package_download_retention_seconds", ""),
         Some(7.0 * 86400.0)
     );
     assert_eq!(

@@ -10,7 +10,7 @@ use quota_exporter::vendors::tencent::tc3;
 use secrecy::SecretString;
 
 /// The example answer on Tencent's DescribeLicenseGeneral page, verbatim.
-const EXAMPLE: &str = include_str!("fixtures/tencent_cwp/describe_license_general.json");
+const EXAMPLE: &str = include_str!("fixtures/tencentcloud_cwp/describe_license_general.json");
 
 /// Only the first poll runs (interval 1h), at once; retries wait 10 ms.
 const DEFAULTS: &str =
@@ -53,21 +53,21 @@ async fn start_with_faults(
     }
     Harness::start_with_sim(
         sim,
-        &format!("{DEFAULTS}tencent_cwp:\n{}", accounts.concat()),
+        &format!("{DEFAULTS}tencentcloud_cwp:\n{}", accounts.concat()),
     )
     .await
 }
 
 fn up(account: &str) -> String {
-    format!("quota_exporter_up{{vendor=\"tencent_cwp\",account=\"{account}\"}}")
+    format!("quota_exporter_up{{vendor=\"tencentcloud_cwp\",account=\"{account}\"}}")
 }
 
 fn requests(text: &str, account: &str) -> Option<f64> {
-    value(text, &format!("quota_exporter_api_requests_total{{vendor=\"tencent_cwp\",account=\"{account}\",endpoint=\"DescribeLicenseGeneral\"}}"))
+    value(text, &format!("quota_exporter_api_requests_total{{vendor=\"tencentcloud_cwp\",account=\"{account}\",endpoint=\"DescribeLicenseGeneral\"}}"))
 }
 
 fn failures(text: &str, account: &str, reason: &str) -> Option<f64> {
-    value(text, &format!("quota_exporter_poll_failures_total{{vendor=\"tencent_cwp\",account=\"{account}\",reason=\"{reason}\"}}"))
+    value(text, &format!("quota_exporter_poll_failures_total{{vendor=\"tencentcloud_cwp\",account=\"{account}\",reason=\"{reason}\"}}"))
 }
 
 async fn landing(h: &Harness) -> String {
@@ -97,7 +97,7 @@ async fn documentation_example_is_exported() {
         ("tencentcloud_cwp_edition_licenses{account=\"seed\",edition=\"inclusive\"}", 0.0),
         ("tencentcloud_cwp_edition_licenses_available{account=\"seed\",edition=\"pro\"}", 2.0),
         ("tencentcloud_cwp_edition_licenses_available{account=\"seed\",edition=\"flagship\"}", 1.0),
-        ("tencentcloud_cwp_edition_licenses_available{account=\"seed\",edition=\"lighthouse\"}", 0.0),
+        ("tencentcloud_cwp_edition_licenses_available{account=\"seed\",edition=\"inclusive\"}", 0.0),
         ("tencentcloud_cwp_destroyed_orders{account=\"seed\"}", 0.0),
         ("tencentcloud_cwp_setting_enabled{account=\"seed\",setting=\"auto_upgrade\"}", 1.0),
         ("tencentcloud_cwp_setting_enabled{account=\"seed\",setting=\"auto_upgrade_ever_enabled\"}", 1.0),
@@ -124,7 +124,7 @@ async fn documentation_example_is_exported() {
 
 fn fault(t: &Tenant, fault: Fault, times: Option<u32>) -> FaultRule {
     FaultRule {
-        vendor: "tencent_cwp".into(),
+        vendor: "tencentcloud_cwp".into(),
         tenant: Some(t.secret_id.clone()),
         endpoint: Some("DescribeLicenseGeneral".into()),
         fault,
@@ -154,7 +154,7 @@ async fn rate_limit_is_retried_then_succeeds() {
     assert_eq!(
         value(
             &text,
-            "quota_exporter_polls_total{vendor=\"tencent_cwp\",account=\"busy\"}"
+            "quota_exporter_polls_total{vendor=\"tencentcloud_cwp\",account=\"busy\"}"
         ),
         Some(1.0)
     );
@@ -381,10 +381,14 @@ async fn demo_config_polls_the_demo_tenant() {
         value(&text, "tencentcloud_cwp_licenses_expired{account=\"prod\"}"),
         Some(1.0)
     );
-    assert!(
-        value(&text, "tencentcloud_cwp_licenses_used{account=\"prod\"}")
-            .is_some_and(|u| (8.0..=9.0).contains(&u))
+    // 6 bound at the start, one more every 10 minutes, never more than the 9 unexpired.
+    let used = value(&text, "tencentcloud_cwp_licenses_used{account=\"prod\"}");
+    let available = value(
+        &text,
+        "tencentcloud_cwp_licenses_available{account=\"prod\"}",
     );
+    assert!(used.is_some_and(|u| (6.0..=9.0).contains(&u)), "{used:?}");
+    assert_eq!(used.zip(available).map(|(u, a)| u + a), Some(9.0));
     h.stop().await;
 }
 

@@ -18,16 +18,16 @@ async fn credentials_fall_back_to_the_environment() {
         .await
         .expect("simulator");
     let example: serde_json::Value = serde_json::from_str(include_str!(
-        "fixtures/tencent_cwp/describe_license_general.json"
+        "fixtures/tencentcloud_cwp/describe_license_general.json"
     ))
     .unwrap();
     let mut tenant = Tenant::new("fromenv", "AKIDtest0fromenv", "key-from-env", example);
     tenant.session_token = Some("token-from-env".into());
     sim.state.tencent.add_tenant(tenant);
     let yaml = "defaults:\n  interval: 1h\n  startup_spread: 0s\n  retry_backoff: 10ms\n\
-                tencent_cwp:\n  - name: fromenv\n    endpoint: ${SIMULATOR_URL}\n";
+                tencentcloud_cwp:\n  - name: fromenv\n    endpoint: ${SIMULATOR_URL}\n";
     let h = Harness::start_with_sim(sim, yaml).await;
-    let up = "quota_exporter_up{vendor=\"tencent_cwp\",account=\"fromenv\"}";
+    let up = "quota_exporter_up{vendor=\"tencentcloud_cwp\",account=\"fromenv\"}";
     let text = h
         .metrics_until("polled with env credentials", |m| value(m, up) == Some(1.0))
         .await;

@@ -83,8 +83,8 @@ async fn every_catalogue_metric_is_served_and_the_token_is_cached_across_polls()
         .await;
     for name in [
         "wecom_wedrive_pro_enabled{account=\"t1\"} 1",
-        "wecom_wedrive_vip_accounts_limit{account=\"t1\"} 20",
-        "wecom_wedrive_vip_accounts_used{account=\"t1\"} 7",
+        "wecom_wedrive_vip_seats_limit{account=\"t1\"} 20",
+        "wecom_wedrive_vip_seats_used{account=\"t1\"} 7",
         "wecom_wedrive_pro_expiry_timestamp_seconds{account=\"t1\"} 2000000000",
         "wecom_wedrive_capacity_bytes{account=\"t1\",pool=\"all\"} 1099511627776",
         "wecom_wedrive_capacity_bytes{account=\"t1\",pool=\"vip\"} 549755813888",

@@ -51,7 +51,7 @@ WAIT_SECONDS = 60  # bound for every wait below, together
 JOB = "quota-exporter"  # the job name the alerts and dashboards expect
 
 # Metric-name prefix of each vendor's series -> the vendor (config section) name.
-VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencent_cwp"}
+VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp"}
 
 # Alerts the demo's accounts are built to trigger immediately (`for: 0m`), checked for
 # each vendor the demo serves: (vendor, account, alertname, severity).
@@ -61,8 +61,8 @@ DEMO_ALERTS = [
     ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "warning"),  # pro ends in ~6 days
     ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "critical"),
     ("koodrive", "initech-intl", "QuotaKooDriveTenantFrozen", "critical"),
-    ("tencent_cwp", "prod", "QuotaLicencesExpiring", "warning"),
-    ("tencent_cwp", "prod", "QuotaLicencesExpired", "critical"),
+    ("tencentcloud_cwp", "prod", "QuotaLicencesExpiring", "warning"),
+    ("tencentcloud_cwp", "prod", "QuotaLicencesExpired", "critical"),
 ]
 
 # How Alertmanager must treat those alerts: (vendor, account, alertname, severity) ->
@@ -72,8 +72,8 @@ DEMO_ROUTING = {
     # the critical band of the same alert inhibits the warning
     ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "warning"): (["chat", "email"], True),
     ("wecom_wedrive", "acme", "QuotaStorageNearlyFull", "warning"): (["chat", "email"], False),
-    ("tencent_cwp", "prod", "QuotaLicencesExpired", "critical"): (["pager", "chat"], False),
-    ("tencent_cwp", "prod", "QuotaLicencesExpiring", "warning"): (["chat", "email"], False),
+    ("tencentcloud_cwp", "prod", "QuotaLicencesExpired", "critical"): (["pager", "chat"], False),
+    ("tencentcloud_cwp", "prod", "QuotaLicencesExpiring", "warning"): (["chat", "email"], False),
     ("koodrive", "initech-intl", "QuotaKooDriveTenantFrozen", "critical"): (["pager", "chat"], False),
 }
 

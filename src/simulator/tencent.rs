@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::{common_fault, json_bytes, unix_now, Fault, SimState};
 
-const VENDOR: &str = "tencent_cwp";
+const VENDOR: &str = "tencentcloud_cwp";
 const ACTION: &str = "DescribeLicenseGeneral";
 const VERSION: &str = "2018-02-28";
 const SERVICE: &str = "cwp";
@@ -74,8 +74,10 @@ pub struct TencentState {
 }
 
 impl TencentState {
-    /// One account, `prod`: 10 flagship and pro licences, 8 bound (one more every 10 minutes
-    /// until none is left), 2 expiring within 15 days, 1 expired; switches mixed.
+    /// One account, `prod`: 10 flagship and pro licences, 9 not expired of which 6 bound and 3
+    /// free (one more bound every 10 minutes until none is free), 2 expiring within 15 days, 1
+    /// expired; switches mixed. The counts keep their relations: used + available ≤ unexpired,
+    /// available per edition ≤ licences per edition, and the editions' available add up.
     pub fn demo() -> Self {
         let mut prod = Tenant::new(
             "prod",
@@ -83,16 +85,16 @@ impl TencentState {
             "demo-secret-key-prod",
             json!({
                 "LicenseCnt": 10,
-                "AvailableLicenseCnt": 9,
-                "UsedLicenseCnt": 8,
+                "AvailableLicenseCnt": 3,
+                "UsedLicenseCnt": 6,
                 "NotExpiredLicenseCnt": 9,
                 "NearExpiryLicenseCnt": 2,
                 "ExpireLicenseCnt": 1,
                 "ProVersionLicenseCnt": 6,
                 "FlagshipVersionLicenseCnt": 4,
                 "CwpVersionLicenseCnt": 0,
-                "AvailableProVersionLicenseCnt": 5,
-                "AvailableFlagshipVersionLicenseCnt": 4,
+                "AvailableProVersionLicenseCnt": 2,
+                "AvailableFlagshipVersionLicenseCnt": 1,
                 "AvailableLHLicenseCnt": 0,
                 "DestroyOrderNum": 1,
                 "ProtectType": "FLAGSHIP_PREPAY",
@@ -219,19 +221,41 @@ async fn api(State(state): State<Arc<SimState>>, headers: HeaderMap, body: Bytes
     }
     let mut answer = tenant.answer.clone();
     if tenant.used_growth_per_hour > 0.0 {
-        if let (Some(used), Some(available)) = (
-            answer["UsedLicenseCnt"].as_f64(),
-            answer["AvailableLicenseCnt"].as_f64(),
-        ) {
-            let grown =
-                used + (tenant.used_growth_per_hour * state.elapsed_secs() / 3600.0).floor();
-            answer["UsedLicenseCnt"] = json!(grown.min(available.max(used)) as u64);
-        }
+        grow_used(
+            &mut answer,
+            (tenant.used_growth_per_hour * state.elapsed_secs() / 3600.0).floor(),
+        );
     }
     if let Value::Object(map) = &mut answer {
         map.insert("RequestId".into(), json!(request_id()));
     }
     json_bytes(json!({ "Response": answer }).to_string())
+}
+
+/// Binds up to `more` free licences: `UsedLicenseCnt` grows by what `AvailableLicenseCnt` (and
+/// the editions' available counts, pro first) lose, so the answer stays consistent.
+fn grow_used(answer: &mut Value, more: f64) {
+    let (Some(used), Some(available)) = (
+        answer["UsedLicenseCnt"].as_f64(),
+        answer["AvailableLicenseCnt"].as_f64(),
+    ) else {
+        return;
+    };
+    let bound = more.min(available).max(0.0);
+    answer["UsedLicenseCnt"] = json!((used + bound) as u64);
+    answer["AvailableLicenseCnt"] = json!((available - bound) as u64);
+    let mut left = bound;
+    for field in [
+        "AvailableProVersionLicenseCnt",
+        "AvailableFlagshipVersionLicenseCnt",
+        "AvailableLHLicenseCnt",
+    ] {
+        if let Some(free) = answer[field].as_f64() {
+            let take = left.min(free);
+            answer[field] = json!((free - take) as u64);
+            left -= take;
+        }
+    }
 }
 
 /// The parts of `Authorization: TC3-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
@@ -417,6 +441,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binding licences moves them from available to used, edition by edition, never beyond
+    /// what is free.
+    #[test]
+    fn growth_keeps_the_counts_consistent() {
+        let demo = TencentState::demo();
+        let mut answer = demo.tenants.lock().unwrap()[0].answer.clone();
+        grow_used(&mut answer, 2.0);
+        let n = |f: &str| answer[f].as_u64().unwrap();
+        assert_eq!((n("UsedLicenseCnt"), n("AvailableLicenseCnt")), (8, 1));
+        assert_eq!(
+            (
+                n("AvailableProVersionLicenseCnt"),
+                n("AvailableFlagshipVersionLicenseCnt")
+            ),
+            (0, 1)
+        );
+        grow_used(&mut answer, 100.0);
+        let n = |f: &str| answer[f].as_u64().unwrap();
+        assert_eq!((n("UsedLicenseCnt"), n("AvailableLicenseCnt")), (9, 0));
+        assert_eq!(n("AvailableFlagshipVersionLicenseCnt"), 0);
+    }
 
     /// The verifier's signing chain on Tencent's worked example (service cvm).
     #[test]

@@ -69,7 +69,8 @@ impl WeComState {
                 capacity_all,
                 capacity_vip: 22_300_038_149_020,
                 rest_all: Some(capacity_all / 100 * 8),
-                rest_vip: Some(9_000_000_000_000),
+                // The VIP pool is part of the corporation's storage: less free there than in all.
+                rest_vip: Some(capacity_all / 100 * 5),
                 growth_bytes_per_sec: 2_000_000.0,
             },
             Tenant {

@@ -32,6 +32,18 @@ pub fn by_name(name: &str) -> Option<&'static VendorDef> {
     VENDORS.iter().copied().find(|v| v.name == name)
 }
 
+/// Config section names of earlier releases, still read (with a warning), and their vendor's
+/// current name. The `vendor` label always carries the current one.
+pub static RENAMED_SECTIONS: &[(&str, &str)] = &[("tencent_cwp", "tencentcloud_cwp")];
+
+/// The vendor an old section name now stands for.
+pub fn by_old_name(name: &str) -> Option<&'static VendorDef> {
+    RENAMED_SECTIONS
+        .iter()
+        .find(|(old, _)| *old == name)
+        .and_then(|(_, new)| by_name(new))
+}
+
 /// Builds an account from its vendor-specific config keys.
 pub type ParseFn =
     fn(serde_json::Value, &mut ParseContext) -> Result<Arc<dyn Account>, Vec<FieldError>>;

@@ -54,6 +54,30 @@ impl Harness {
         }
     }
 
+    /// The demo (`--demo`'s config and simulator) with every account polled once: the harness,
+    /// the demo's (vendor, account) pairs and the exposition.
+    pub async fn demo_all_up() -> (Harness, Vec<(String, String)>, String) {
+        let h = Harness::start(quota_exporter::DEMO_CONFIG).await;
+        let accounts: Vec<(String, String)> = ConfigSource::demo("http://unused")
+            .load()
+            .unwrap()
+            .accounts
+            .iter()
+            .map(|a| (a.vendor.name.to_owned(), a.name.clone()))
+            .collect();
+        let text = h
+            .metrics_until("every demo account up", |t| {
+                accounts.iter().all(|(v, a)| {
+                    value(
+                        t,
+                        &format!("quota_exporter_up{{vendor=\"{v}\",account=\"{a}\"}}"),
+                    ) == Some(1.0)
+                })
+            })
+            .await;
+        (h, accounts, text)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

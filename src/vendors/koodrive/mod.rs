@@ -43,7 +43,7 @@ pub static VENDOR: VendorDef = VendorDef {
         &QUOTA_ALLOCATED,
         &USERS,
         &USERS_LIMIT,
-        &PACKAGE_DOWNLOAD_EXPIRY,
+        &PACKAGE_DOWNLOAD_RETENTION,
         &SERVICE_STATE,
         &SERVICE_STATUS_CODE,
         &SUBSCRIPTION_CAPACITY,
@@ -84,8 +84,8 @@ static USERS_LIMIT: MetricDesc = MetricDesc::gauge(
     "Users the tenant bought, from quotaUsed userMaxCount; refreshed every poll interval",
 );
 /// The vendor sends days; Prometheus wants base units (`promtool check metrics` rejects `_days`).
-static PACKAGE_DOWNLOAD_EXPIRY: MetricDesc = MetricDesc::gauge_with_unit(
-    "koodrive_package_download_expiry_seconds",
+static PACKAGE_DOWNLOAD_RETENTION: MetricDesc = MetricDesc::gauge_with_unit(
+    "koodrive_package_download_retention_seconds",
     "seconds",
     "How long a packaged download stays available, from quotaUsed packageDownloadExpires (days); refreshed every poll interval",
 );
@@ -399,7 +399,7 @@ pub fn samples(quota: &QuotaUsed, service: &Service, units: Units) -> Samples {
     s.set_some(&USERS, quota.user_count);
     s.set_some(&USERS_LIMIT, quota.user_max_count);
     s.set_some(
-        &PACKAGE_DOWNLOAD_EXPIRY,
+        &PACKAGE_DOWNLOAD_RETENTION,
         quota
             .package_download_expires
             .map(|days| days * SECONDS_A_DAY),
@@ -585,7 +585,7 @@ mod tests {
         assert_eq!(s.value("koodrive_users", &[]), Some(20.0));
         assert_eq!(s.value("koodrive_users_limit", &[]), Some(100.0));
         assert_eq!(
-            s.value("koodrive_package_download_expiry_seconds", &[]),
+            s.value("koodrive_package_download_retention_seconds", &[]),
             Some(7.0 * 86_400.0)
         );
 

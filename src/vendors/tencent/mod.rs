@@ -37,7 +37,7 @@ pub const ENV_SECRET_KEY: &str = "TENCENTCLOUD_SECRET_KEY";
 pub const ENV_SESSION_TOKEN: &str = "TENCENTCLOUD_SESSION_TOKEN";
 
 pub static VENDOR: VendorDef = VendorDef {
-    name: "tencent_cwp",
+    name: "tencentcloud_cwp",
     title: "Tencent Cloud CWP",
     default_interval: DEFAULT_INTERVAL,
     parse,
@@ -87,7 +87,7 @@ static EDITION_LICENSES: MetricDesc = MetricDesc::gauge(
 );
 static EDITION_LICENSES_AVAILABLE: MetricDesc = MetricDesc::gauge(
     "tencentcloud_cwp_edition_licenses_available",
-    "CWP licences available by edition, from DescribeLicenseGeneral AvailableProVersionLicenseCnt (post-paid included), AvailableFlagshipVersionLicenseCnt, AvailableLHLicenseCnt (lighthouse); refreshed every poll interval",
+    "CWP licences available by edition, from DescribeLicenseGeneral AvailableProVersionLicenseCnt (post-paid included), AvailableFlagshipVersionLicenseCnt, AvailableLHLicenseCnt (inclusive); refreshed every poll interval",
 );
 static DESTROYED_ORDERS: MetricDesc = MetricDesc::gauge(
     "tencentcloud_cwp_destroyed_orders",
@@ -334,7 +334,7 @@ pub fn samples(g: &LicenseGeneral) -> Samples {
     );
     s.push_some(
         &EDITION_LICENSES_AVAILABLE,
-        ("edition", "lighthouse"),
+        ("edition", "inclusive"),
         g.available_lh_license_cnt,
     );
     s.set_some(&DESTROYED_ORDERS, g.destroy_order_num);
@@ -377,7 +377,7 @@ mod tests {
 
     /// The example answer on Tencent's DescribeLicenseGeneral page, verbatim.
     const EXAMPLE: &str =
-        include_str!("../../../tests/fixtures/tencent_cwp/describe_license_general.json");
+        include_str!("../../../tests/fixtures/tencentcloud_cwp/describe_license_general.json");
 
     fn example() -> LicenseGeneral {
         decode_json::<model::Envelope<LicenseGeneral>>(ACTION, EXAMPLE.as_bytes())
@@ -430,7 +430,7 @@ mod tests {
         assert_eq!(
             v(
                 "tencentcloud_cwp_edition_licenses_available",
-                &[("edition", "lighthouse")]
+                &[("edition", "inclusive")]
             ),
             Some(0.0)
         );

@@ -73,7 +73,8 @@ pub struct LicenseGeneral {
     /// Inclusive edition (普惠版) licences of valid orders.
     #[serde(default, deserialize_with = "lenient::number")]
     pub cwp_version_license_cnt: Option<f64>,
-    /// Lighthouse (轻量) licences available.
+    /// Inclusive edition (普惠版) licences available: "LH" is the edition first sold for Lighthouse
+    /// servers, the same edition `CwpVersionLicenseCnt` counts.
     #[serde(
         default,
         rename = "AvailableLHLicenseCnt",

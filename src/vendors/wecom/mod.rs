@@ -48,11 +48,11 @@ static PRO_ENABLED: MetricDesc = MetricDesc::gauge(
     "Whether WeDrive pro edition is enabled (1) or not (0), from mng_pro_info is_pro; refreshed every poll interval",
 );
 static VIP_LIMIT: MetricDesc = MetricDesc::gauge(
-    "wecom_wedrive_vip_accounts_limit",
+    "wecom_wedrive_vip_seats_limit",
     "VIP (pro) seats bought, from mng_pro_info total_vip_acct_num; refreshed every poll interval",
 );
 static VIP_USED: MetricDesc = MetricDesc::gauge(
-    "wecom_wedrive_vip_accounts_used",
+    "wecom_wedrive_vip_seats_used",
     "VIP (pro) seats assigned, from mng_pro_info use_vip_acct_num; refreshed every poll interval",
 );
 static PRO_EXPIRY: MetricDesc = MetricDesc::gauge_with_unit(
@@ -192,8 +192,8 @@ mod tests {
         let cap: Capacity = decode_json("mng_capacity", CAPACITY_EXAMPLE.as_bytes()).unwrap();
         let s = samples(&pro, &cap);
         assert_eq!(s.value("wecom_wedrive_pro_enabled", &[]), Some(1.0));
-        assert_eq!(s.value("wecom_wedrive_vip_accounts_limit", &[]), Some(10.0));
-        assert_eq!(s.value("wecom_wedrive_vip_accounts_used", &[]), Some(5.0));
+        assert_eq!(s.value("wecom_wedrive_vip_seats_limit", &[]), Some(10.0));
+        assert_eq!(s.value("wecom_wedrive_vip_seats_used", &[]), Some(5.0));
         assert_eq!(
             s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]),
             Some(1754827419.0)
