@@ -17,6 +17,8 @@ use serde::{Deserialize, Deserializer};
 use crate::shard::Shard;
 use crate::vendors::{self, Account, VendorDef};
 
+pub mod limits;
+
 /// Prefix of environment variables that override config keys, e.g.
 /// `QUOTA_EXPORTER__DEFAULTS__INTERVAL=1h`.
 pub const ENV_PREFIX: &str = "QUOTA_EXPORTER";
@@ -267,8 +269,10 @@ impl SecretRef {
                     format!("environment variable {name} is not valid UTF-8")
                 }
             })?,
-            SecretRef::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?,
+            SecretRef::File(path) => {
+                limits::read_bounded(path, limits::MAX_SECRET_BYTES, "secret file")
+                    .and_then(|bytes| limits::text(bytes, "secret file", path))?
+            }
             SecretRef::Inline(value) => value.clone(),
         };
         // Files and env vars written by tools often end in a newline that is not part of the secret.
@@ -286,35 +290,59 @@ impl SecretRef {
 
 impl<'de> Deserialize<'de> for SecretRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Reference {
-            env: Option<String>,
-            file: Option<PathBuf>,
+        d.deserialize_any(SecretRefVisitor)
+    }
+}
+
+const SECRET_EXPECTED: &str = "a secret reference: { env: NAME }, { file: PATH } or a string";
+
+/// A visitor rather than derived types, so that an error inside a reference (an unknown key, a
+/// value of the wrong type) is reported at that key's own path, e.g. `secret.vault`.
+struct SecretRefVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SecretRefVisitor {
+    type Value = SecretRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SECRET_EXPECTED)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretRef, E> {
+        Ok(SecretRef::Inline(v.to_owned()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
+        let mut env: Option<String> = None;
+        let mut file: Option<PathBuf> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "env" => env = Some(map.next_value()?),
+                "file" => file = Some(map.next_value()?),
+                _ => {
+                    // Fails inside the value, so the error path ends in the unknown key.
+                    map.next_value_seed(UnknownKey)?;
+                }
+            }
         }
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Inline(String),
-            Reference(Reference),
-        }
-        let expected = "a secret reference: { env: NAME }, { file: PATH } or a string";
-        match Raw::deserialize(d)
-            .map_err(|_| serde::de::Error::custom(format!("expected {expected}")))?
-        {
-            Raw::Inline(s) => Ok(SecretRef::Inline(s)),
-            Raw::Reference(Reference {
-                env: Some(name),
-                file: None,
-            }) => Ok(SecretRef::Env(name)),
-            Raw::Reference(Reference {
-                env: None,
-                file: Some(path),
-            }) => Ok(SecretRef::File(path)),
-            Raw::Reference(_) => Err(serde::de::Error::custom(format!(
-                "expected exactly one of env or file in {expected}"
+        match (env, file) {
+            (Some(name), None) => Ok(SecretRef::Env(name)),
+            (None, Some(path)) => Ok(SecretRef::File(path)),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected exactly one of env or file in {SECRET_EXPECTED}"
             ))),
         }
+    }
+}
+
+/// Refuses the value of a key a secret reference does not have.
+struct UnknownKey;
+
+impl<'de> serde::de::DeserializeSeed<'de> for UnknownKey {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, _: D) -> Result<(), D::Error> {
+        Err(serde::de::Error::custom(
+            "unknown key in a secret reference (expected env or file)",
+        ))
     }
 }
 
@@ -343,8 +371,7 @@ impl Config {
     }
 
     pub fn from_source(source: Source<'_>) -> Result<Config, ConfigError> {
-        let builder = config::Config::builder();
-        let builder = match source {
+        let (text, format, origin) = match source {
             Source::File(path) => {
                 if !path.exists() {
                     return Err(ConfigError::one(format!(
@@ -352,12 +379,37 @@ impl Config {
                         path.display()
                     )));
                 }
-                builder.add_source(config::File::from(path).required(true))
+                let format = match path.extension().and_then(|e| e.to_str()) {
+                    Some("yml" | "yaml") => config::FileFormat::Yaml,
+                    Some("toml") => config::FileFormat::Toml,
+                    _ => {
+                        return Err(ConfigError::one(format!(
+                            "config file {}: unknown format (the name must end in .yml, .yaml or .toml)",
+                            path.display()
+                        )))
+                    }
+                };
+                let text = limits::read_bounded(path, limits::MAX_CONFIG_BYTES, "config file")
+                    .and_then(|bytes| limits::text(bytes, "config file", path))
+                    .map_err(ConfigError::one)?;
+                (
+                    std::borrow::Cow::Owned(text),
+                    format,
+                    format!("config file {}", path.display()),
+                )
             }
-            Source::Text { text, format } => {
-                builder.add_source(config::File::from_str(text, format))
-            }
+            Source::Text { text, format } => (
+                std::borrow::Cow::Borrowed(text),
+                format,
+                "config".to_owned(),
+            ),
         };
+        let checked = match format {
+            config::FileFormat::Yaml => limits::check_yaml(&text),
+            _ => limits::check_no_nul(&text),
+        };
+        checked.map_err(|e| ConfigError::one(format!("{origin}: {e}")))?;
+        let builder = config::Config::builder().add_source(config::File::from_str(&text, format));
         let loaded = builder
             .add_source(
                 config::Environment::with_prefix(ENV_PREFIX)
@@ -366,10 +418,10 @@ impl Config {
                     .try_parsing(true),
             )
             .build()
-            .map_err(|e| ConfigError::one(format!("cannot read config: {e}")))?;
+            .map_err(|e| ConfigError::one(format!("cannot read {origin}: {e}")))?;
         let value: serde_json::Value = loaded
             .try_deserialize()
-            .map_err(|e| ConfigError::one(format!("cannot read config: {e}")))?;
+            .map_err(|e| ConfigError::one(format!("cannot read {origin}: {e}")))?;
         Self::from_value(value)
     }
 
@@ -508,7 +560,40 @@ impl Config {
     }
 }
 
+/// Upper bounds of the schedule settings. Beyond them a setting is surely a typo, and the time
+/// arithmetic of the scheduler and the store stays far from overflowing.
+/// (Lengths humantime prints as they are written: `30days`, `1year`.)
+pub const MAX_INTERVAL: Duration = Duration::from_secs(30 * 86400);
+pub const MAX_STALENESS: Duration = Duration::from_secs(31_557_600);
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(3600);
+pub const MAX_STARTUP_SPREAD: Duration = MAX_INTERVAL;
+pub const MAX_CONCURRENT_POLLS: usize = 10_000;
+
+/// `path: at most LIMIT, found VALUE` when `value` is above `limit`.
+fn at_most(problems: &mut Vec<String>, path: &str, value: Duration, limit: Duration) {
+    if value > limit {
+        problems.push(format!(
+            "{path}: at most {}, found {}",
+            humantime::format_duration(limit),
+            humantime::format_duration(value)
+        ));
+    }
+}
+
 fn check_defaults(d: &Defaults, problems: &mut Vec<String>) {
+    at_most(
+        problems,
+        "defaults.startup_spread",
+        d.startup_spread,
+        MAX_STARTUP_SPREAD,
+    );
+    if d.max_concurrent_polls > MAX_CONCURRENT_POLLS {
+        problems.push(format!(
+            "defaults.max_concurrent_polls: at most {MAX_CONCURRENT_POLLS}, found {}",
+            d.max_concurrent_polls
+        ));
+    }
     if !(0.0..=0.5).contains(&d.jitter) {
         problems.push(format!(
             "defaults.jitter: must be between 0 and 0.5, found {}",
@@ -571,7 +656,7 @@ fn parse_account(
         max_staleness: common
             .max_staleness
             .or(defaults.max_staleness)
-            .unwrap_or(interval * 3),
+            .unwrap_or_else(|| interval.saturating_mul(3)),
         retries: common.retries.unwrap_or(defaults.retries),
         retry_backoff: common.retry_backoff.unwrap_or(defaults.retry_backoff),
     };
@@ -581,9 +666,33 @@ fn parse_account(
             humantime::format_duration(schedule.interval)
         ));
     }
+    at_most(
+        &mut problems,
+        &format!("{label}.interval"),
+        schedule.interval,
+        MAX_INTERVAL,
+    );
     if schedule.timeout.is_zero() {
         problems.push(format!("{label}.timeout: must be more than 0"));
     }
+    at_most(
+        &mut problems,
+        &format!("{label}.timeout"),
+        schedule.timeout,
+        MAX_TIMEOUT,
+    );
+    at_most(
+        &mut problems,
+        &format!("{label}.max_staleness"),
+        schedule.max_staleness,
+        MAX_STALENESS,
+    );
+    at_most(
+        &mut problems,
+        &format!("{label}.retry_backoff"),
+        schedule.retry_backoff,
+        MAX_RETRY_BACKOFF,
+    );
     if schedule.timeout >= schedule.interval {
         problems.push(format!(
             "{label}.timeout: must be shorter than the interval ({} >= {})",

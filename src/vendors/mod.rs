@@ -309,7 +309,28 @@ pub fn parse_base_url(s: &str) -> Result<reqwest::Url, String> {
     if url.query().is_some() {
         return Err("must not have a query".into());
     }
+    // It would be printed by --config.check and the landing page, and sent to the vendor.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain a user name or password (`user:pass@`); credentials belong in the account's secret keys".into());
+    }
     Ok(url)
+}
+
+/// A URL from config as error messages may show it: any `user:pass@` replaced by `***@`.
+pub fn url_for_message(s: &str) -> String {
+    match reqwest::Url::parse(s) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("***");
+            format!("{:?}", url.as_str())
+        }
+        Ok(_) => format!("{s:?}"),
+        // Unparsable: whatever sits before an `@` may still be a password.
+        Err(_) => match s.rsplit_once('@') {
+            Some((_, host)) => format!("\"***@{host}\""),
+            None => format!("{s:?}"),
+        },
+    }
 }
 
 /// `host[:port]` of a URL: what the `Host` header carries, and what vendor signatures cover.
@@ -451,6 +472,18 @@ mod tests {
         assert!(parse_base_url("https://x/?a=1")
             .unwrap_err()
             .contains("query"));
+        let e = parse_base_url("https://admin:hunter2@cwp.tencentcloudapi.com").unwrap_err();
+        assert!(
+            e.contains("user name or password") && !e.contains("hunter2"),
+            "{e}"
+        );
+        assert!(parse_base_url("https://token@x").is_err());
+        assert_eq!(
+            url_for_message("https://admin:hunter2@x.example/p"),
+            "\"https://***@x.example/p\""
+        );
+        assert_eq!(url_for_message("ht tp://a:b@c"), "\"***@c\"");
+        assert_eq!(url_for_message("https://x"), "\"https://x\"");
         assert!(parse_base_url("not a url")
             .unwrap_err()
             .contains("not a URL"));

@@ -303,7 +303,10 @@ fn parse(
             .map_err(|e| {
                 errors.push(FieldError::new(
                     "base_url",
-                    format!("not a usable URL ({e}): {:?}", s.base_url),
+                    format!(
+                        "not a usable URL ({e}): {}",
+                        crate::vendors::url_for_message(&s.base_url)
+                    ),
                 ))
             })
             .ok()

@@ -142,7 +142,10 @@ fn parse_with_env(
         Err(e) => {
             errors.push(FieldError::new(
                 "endpoint",
-                format!("{e}: {:?}", settings.endpoint),
+                format!(
+                    "{e}: {}",
+                    crate::vendors::url_for_message(&settings.endpoint)
+                ),
             ));
             None
         }

@@ -97,7 +97,10 @@ fn parse(
     if let Err(e) = parse_base_url(&settings.base_url) {
         errors.push(FieldError::new(
             "base_url",
-            format!("{e}: {:?}", settings.base_url),
+            format!(
+                "{e}: {}",
+                crate::vendors::url_for_message(&settings.base_url)
+            ),
         ));
     }
     let secret = ctx
