@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts: build, free ports, start and wait for processes.
+# Shell helpers for scripts that need a running exporter: build, free ports, start and wait for processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
