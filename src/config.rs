@@ -52,6 +52,8 @@ pub struct AccountConfig {
     pub name: String,
     pub schedule: Schedule,
     pub client: Arc<dyn Account>,
+    /// TLS, proxy and answer size cap of the account's vendor calls.
+    pub http: vendors::http::HttpSettings,
 }
 
 impl fmt::Debug for AccountConfig {
@@ -95,6 +97,25 @@ pub struct Defaults {
     /// Polls of one vendor running at the same time, across all its accounts.
     #[serde(default = "default_max_concurrent_polls")]
     pub max_concurrent_polls: usize,
+    /// Largest vendor answer read, in bytes (default 4 MiB); a larger one fails the poll.
+    #[serde(default)]
+    pub max_response_bytes: Option<u64>,
+    /// PEM file of extra CA certificates trusted for vendor calls (e.g. a TLS-inspecting proxy's).
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Proxy for every vendor call (`http://host:port`); unset: `HTTPS_PROXY` and friends.
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+}
+
+impl Defaults {
+    fn http_keys(&self) -> vendors::http::HttpKeys {
+        vendors::http::HttpKeys {
+            max_response_bytes: self.max_response_bytes,
+            tls_ca_file: self.tls_ca_file.clone(),
+            proxy_url: self.proxy_url.clone(),
+        }
+    }
 }
 
 fn default_timeout() -> Duration {
@@ -127,6 +148,9 @@ impl Default for Defaults {
             startup_spread: default_startup_spread(),
             jitter: default_jitter(),
             max_concurrent_polls: default_max_concurrent_polls(),
+            max_response_bytes: None,
+            tls_ca_file: None,
+            proxy_url: None,
         }
     }
 }
@@ -154,15 +178,21 @@ struct CommonKeys {
     retries: Option<u32>,
     #[serde(default, with = "humantime_serde")]
     retry_backoff: Option<Duration>,
+    max_response_bytes: Option<u64>,
+    tls_ca_file: Option<PathBuf>,
+    proxy_url: Option<String>,
 }
 
-const COMMON_KEYS: [&str; 6] = [
+const COMMON_KEYS: [&str; 9] = [
     "name",
     "interval",
     "timeout",
     "max_staleness",
     "retries",
     "retry_backoff",
+    "max_response_bytes",
+    "tls_ca_file",
+    "proxy_url",
 ];
 
 /// A problem with one key. `field` is relative to what was being parsed; callers prefix it.
@@ -454,6 +484,16 @@ impl Config {
             },
         };
         check_defaults(&defaults, &mut problems);
+        let default_http =
+            vendors::http::HttpSettings::resolve(&Default::default(), &defaults.http_keys())
+                .unwrap_or_else(|errors| {
+                    problems.extend(
+                        errors
+                            .into_iter()
+                            .map(|(k, m)| format!("defaults.{k}: {m}")),
+                    );
+                    Default::default()
+                });
         let shard = match top.get("shard") {
             None | Some(serde_json::Value::Null) => None,
             Some(v) => match serde_json::from_value::<Shard>(v.clone()) {
@@ -511,7 +551,7 @@ impl Config {
                         ));
                     }
                 }
-                match parse_account(vendor, item, &defaults, &path) {
+                match parse_account(vendor, item, &defaults, &default_http, &path) {
                     Ok((account, w)) => {
                         warnings.extend(
                             w.into_iter()
@@ -609,6 +649,7 @@ fn parse_account(
     vendor: &'static VendorDef,
     item: serde_json::Value,
     defaults: &Defaults,
+    default_http: &vendors::http::HttpSettings,
     path: &str,
 ) -> Result<(AccountConfig, Vec<String>), Vec<String>> {
     let serde_json::Value::Object(mut map) = item else {
@@ -714,6 +755,19 @@ fn parse_account(
         ));
     }
 
+    let http = vendors::http::HttpSettings::resolve(
+        default_http,
+        &vendors::http::HttpKeys {
+            max_response_bytes: common.max_response_bytes,
+            tls_ca_file: common.tls_ca_file,
+            proxy_url: common.proxy_url,
+        },
+    )
+    .unwrap_or_else(|errors| {
+        problems.extend(errors.into_iter().map(|(k, m)| format!("{label}.{k}: {m}")));
+        Default::default()
+    });
+
     let mut ctx = ParseContext::new(name.clone());
     if let Some(w) = (vendor.interval_warning)(schedule.interval) {
         ctx.warn(w);
@@ -738,6 +792,7 @@ fn parse_account(
                 name,
                 schedule,
                 client,
+                http,
             },
             ctx.warnings().to_vec(),
         )),

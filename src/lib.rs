@@ -73,14 +73,10 @@ impl ConfigSource {
     }
 }
 
-/// The HTTP client every vendor call goes through: one connection pool for the process.
+/// A vendor HTTP client with the default settings (see [`vendors::http::build_client`]).
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("quota-exporter/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build()
-        .expect("the HTTP client's settings are static and valid")
+    vendors::http::build_client(&Default::default())
+        .expect("the default HTTP client's settings are static and valid")
 }
 
 /// Options of a running exporter.
@@ -118,7 +114,7 @@ pub enum RunError {
 /// The running accounts: replaced as a whole on reload.
 struct Supervisor {
     store: Arc<Store>,
-    http: reqwest::Client,
+    clients: Arc<vendors::http::Clients>,
     tracker: TaskTracker,
     root: CancellationToken,
     current: CancellationToken,
@@ -135,7 +131,9 @@ impl Supervisor {
             .collect();
         self.current.cancel();
         self.current = self.root.child_token();
-        let tasks = scheduler::tasks(config, &self.http, &self.stats);
+        let tasks = scheduler::tasks(config, &self.clients, &self.stats);
+        self.clients
+            .retain(config.accounts.iter().map(|a| &a.http.client));
         self.stats = tasks
             .iter()
             .map(|t| (t.key.clone(), t.ctx.stats.clone()))
@@ -177,7 +175,7 @@ pub async fn run(
     let root = CancellationToken::new();
     let mut supervisor = Supervisor {
         store: store.clone(),
-        http: http_client(),
+        clients: Default::default(),
         tracker: TaskTracker::new(),
         current: root.child_token(),
         root: root.clone(),

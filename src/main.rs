@@ -13,9 +13,7 @@ use quota_exporter::shard::Shard;
 use quota_exporter::simulator::Simulator;
 use quota_exporter::store::{revision, version, Store};
 use quota_exporter::web_config::WebConfig;
-use quota_exporter::{
-    http_client, reload_signals, run, scheduler, shutdown_signal, ConfigSource, Options,
-};
+use quota_exporter::{reload_signals, run, scheduler, shutdown_signal, ConfigSource, Options};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -202,7 +200,7 @@ async fn once(source: &ConfigSource, shard: Option<Shard>) -> anyhow::Result<Exi
     let config: Config = source.load_sharded(shard)?;
     let store = Arc::new(Store::new());
     store.record_reload(true);
-    let tasks = scheduler::tasks(&config, &http_client(), &Default::default());
+    let tasks = scheduler::tasks(&config, &Default::default(), &Default::default());
     store.set_accounts(tasks.iter().map(|t| t.info()).collect());
     let failures = scheduler::poll_all_once(tasks, store.clone()).await;
     print!(

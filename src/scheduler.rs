@@ -20,10 +20,15 @@ use tokio_util::task::TaskTracker;
 use crate::config::{AccountConfig, Config, Defaults, Schedule};
 use crate::exposition::Samples;
 use crate::store::{AccountInfo, AccountKey, Store};
-use crate::vendors::{Account, CallStats, FailureReason, PollContext, PollError, Retry};
+use crate::vendors::http::Clients;
+use crate::vendors::{
+    guard, Account, CallStats, FailureReason, PollContext, PollError, Retry, MAX_RETRY_AFTER,
+};
 
 /// Longest wait before a retry; a vendor asking for more is answered at the next poll instead.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// Longest hold-off after repeated `auth` failures.
+pub const MAX_AUTH_HOLD_OFF: Duration = Duration::from_secs(6 * 3600);
 
 /// Everything one account's loop needs.
 #[derive(Clone)]
@@ -49,9 +54,10 @@ impl AccountTask {
 
 /// Builds one task per account, with one concurrency cap per vendor. `stats` carries call
 /// counters over from a previous configuration so counters stay monotonic across reloads.
+/// Accounts with the same TLS and proxy settings share one client from `clients`.
 pub fn tasks(
     config: &Config,
-    http: &reqwest::Client,
+    clients: &Clients,
     previous_stats: &HashMap<AccountKey, Arc<CallStats>>,
 ) -> Vec<AccountTask> {
     let mut limits: HashMap<&'static str, Arc<Semaphore>> = HashMap::new();
@@ -68,12 +74,18 @@ pub fn tasks(
                 .or_insert_with(|| Arc::new(Semaphore::new(config.defaults.max_concurrent_polls)))
                 .clone();
             let stats = previous_stats.get(&key).cloned().unwrap_or_default();
+            let http = clients.get(&a.http.client).unwrap_or_else(|e| {
+                // Settings were checked at load, so this is the system's store failing us.
+                tracing::error!(vendor = key.vendor, account = %key.account, "{e}; using the default client");
+                crate::http_client()
+            });
             AccountTask {
                 key,
                 schedule: a.schedule.clone(),
                 client: a.client.clone(),
                 ctx: PollContext {
-                    http: http.clone(),
+                    http,
+                    max_response_bytes: a.http.max_response_bytes,
                     stats,
                 },
                 limit,
@@ -90,27 +102,83 @@ pub async fn run_account(
     first_delay: Duration,
     cancel: CancellationToken,
 ) {
-    store.set_next_poll(&task.key, SystemTime::now() + first_delay);
+    store.set_next_poll(&task.key, after(first_delay));
     if !sleep(first_delay, &cancel).await {
         return;
     }
+    let mut auth_failures: u32 = 0;
     loop {
         let Some(outcome) = poll(&task, &store, &cancel).await else {
             return;
         };
-        let mut delay = jittered(task.schedule.interval, defaults.jitter);
-        if let Err(PollError {
-            retry: Retry::HoldOff(hold),
-            ..
-        }) = &outcome
-        {
-            delay = delay.max(*hold);
+        auth_failures = match &outcome {
+            Err(e) if e.reason == FailureReason::Auth => auth_failures.saturating_add(1),
+            _ => 0,
+        };
+        let interval = jittered(task.schedule.interval, defaults.jitter);
+        let (delay, held) = match hold_off(&outcome, task.schedule.interval, auth_failures) {
+            Some((hold, why)) if hold > interval => (hold, Some(why)),
+            _ => (interval, None),
+        };
+        if let Some(why) = &held {
+            tracing::info!(vendor = task.key.vendor, account = %task.key.account, hold_s = delay.as_secs(), "next poll held off: {why}");
         }
-        store.set_next_poll(&task.key, SystemTime::now() + delay);
+        store.set_next_poll(&task.key, after(delay));
+        store.set_held(&task.key, held);
         if !sleep(delay, &cancel).await {
             return;
         }
     }
+}
+
+/// Now plus `d`, saturating far in the future instead of panicking.
+fn after(d: Duration) -> SystemTime {
+    let now = SystemTime::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86400))
+}
+
+/// How long the next poll must wait at least after `outcome`, and why, when the vendor asked for
+/// it or the credentials keep failing:
+/// - `Retry-After` (429 or 503) that the poll's own retries could not wait for, capped at 6 h;
+/// - a vendor hold-off (a used-up monthly quota);
+/// - the 2nd and later `auth` failure in a row: interval × 2^(failures − 1), capped at 6 h (or the
+///   interval, if longer). WeCom bans the caller's IP after repeated wrong secrets, and no vendor
+///   starts accepting a wrong secret by being asked more often.
+pub fn hold_off(
+    outcome: &Result<(), PollError>,
+    interval: Duration,
+    auth_failures: u32,
+) -> Option<(Duration, String)> {
+    let error = outcome.as_ref().err()?;
+    match error.retry {
+        Retry::After(d) => {
+            let d = d.min(MAX_RETRY_AFTER);
+            return Some((
+                d,
+                format!(
+                    "the vendor answered {} with Retry-After {}",
+                    error.reason,
+                    humantime::format_duration(d)
+                ),
+            ));
+        }
+        Retry::HoldOff(d) => {
+            return Some((d, format!("{}: {}", error.reason, error.message)));
+        }
+        Retry::Never | Retry::Backoff => {}
+    }
+    if error.reason == FailureReason::Auth && auth_failures >= 2 {
+        let factor = 2u32.saturating_pow(auth_failures - 1);
+        let hold = interval
+            .saturating_mul(factor)
+            .min(MAX_AUTH_HOLD_OFF.max(interval));
+        return Some((
+            hold,
+            format!("{auth_failures} auth failures in a row; check the credentials, then reload"),
+        ));
+    }
+    None
 }
 
 /// Polls every account once, concurrently (within each vendor's cap), and records the outcomes.
@@ -156,6 +224,8 @@ pub async fn poll(
             r = attempt_once(task) => r,
             _ = cancel.cancelled() => return None,
         };
+        // The one check between every vendor and the store: impossible values fail the poll.
+        let result = result.and_then(|samples| guard::check(&samples).map(|()| samples));
         match result {
             Ok(samples) => {
                 let took = started.elapsed();
@@ -354,10 +424,7 @@ mod tests {
                 retry_backoff: Duration::from_millis(1),
             },
             client: account.clone(),
-            ctx: PollContext {
-                http: reqwest::Client::new(),
-                stats: Default::default(),
-            },
+            ctx: PollContext::new(reqwest::Client::new(), Default::default()),
             limit: Arc::new(Semaphore::new(4)),
         };
         (task, account)
@@ -514,6 +581,121 @@ mod tests {
             .unwrap()
             .1
             .contains("scripted panic on call 1"));
+    }
+
+    #[test]
+    fn retry_after_and_auth_failures_hold_the_next_poll() {
+        let hour = Duration::from_secs(3600);
+        let interval = Duration::from_secs(60);
+        let after =
+            |d| Err(PollError::new(FailureReason::RateLimited, "429").with_retry(Retry::After(d)));
+        let (d, why) = hold_off(&after(hour), interval, 0).unwrap();
+        assert_eq!(d, hour);
+        assert!(why.contains("Retry-After 1h"), "{why}");
+        assert_eq!(
+            hold_off(&after(100 * hour), interval, 0).unwrap().0,
+            MAX_RETRY_AFTER
+        );
+        let auth = Err(PollError::new(FailureReason::Auth, "bad secret"));
+        assert_eq!(
+            hold_off(&auth, interval, 1),
+            None,
+            "one failure: the interval"
+        );
+        assert_eq!(hold_off(&auth, interval, 2).unwrap().0, interval * 2);
+        assert_eq!(hold_off(&auth, interval, 4).unwrap().0, interval * 8);
+        assert_eq!(hold_off(&auth, interval, 60).unwrap().0, MAX_AUTH_HOLD_OFF);
+        let day = Duration::from_secs(86400);
+        assert_eq!(
+            hold_off(&auth, day, 3).unwrap().0,
+            day,
+            "never below the interval"
+        );
+        assert_eq!(hold_off(&Ok(()), interval, 0), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_auth_failures_back_off_between_polls() {
+        let store = Arc::new(Store::new());
+        let (mut t, account) = task(
+            "a",
+            scripted(u32::MAX, PollError::new(FailureReason::Auth, "bad secret")),
+            0,
+        );
+        t.schedule.interval = Duration::from_secs(10);
+        store.set_accounts(vec![t.info()]);
+        let cancel = CancellationToken::new();
+        let defaults = Defaults {
+            jitter: 0.0,
+            ..Defaults::default()
+        };
+        let key = t.key.clone();
+        let handle = tokio::spawn(run_account(
+            t,
+            defaults,
+            store.clone(),
+            Duration::ZERO,
+            cancel.clone(),
+        ));
+        // Polls at 0, 10 (2nd failure: hold 20), 30 (3rd: 40), 70 (4th: 80), 150…
+        tokio::time::sleep(Duration::from_secs(149)).await;
+        assert_eq!(account.calls.load(Ordering::SeqCst), 4);
+        let status = store.statuses().into_iter().find(|s| s.key == key).unwrap();
+        assert!(
+            status
+                .held
+                .as_deref()
+                .unwrap()
+                .contains("4 auth failures in a row"),
+            "{:?}",
+            status.held
+        );
+        cancel.cancel();
+        handle.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_retry_after_holds_the_next_poll_then_polling_resumes() {
+        let store = Arc::new(Store::new());
+        let (mut t, account) = task(
+            "a",
+            scripted(
+                1,
+                PollError::new(FailureReason::RateLimited, "429")
+                    .with_retry(Retry::After(Duration::from_secs(300))),
+            ),
+            2,
+        );
+        t.schedule.interval = Duration::from_secs(10);
+        store.set_accounts(vec![t.info()]);
+        let cancel = CancellationToken::new();
+        let defaults = Defaults {
+            jitter: 0.0,
+            ..Defaults::default()
+        };
+        let handle = tokio::spawn(run_account(
+            t,
+            defaults,
+            store.clone(),
+            Duration::ZERO,
+            cancel.clone(),
+        ));
+        tokio::time::sleep(Duration::from_secs(299)).await;
+        assert_eq!(
+            account.calls.load(Ordering::SeqCst),
+            1,
+            "no retry within the poll and no poll before Retry-After"
+        );
+        assert!(store.statuses()[0]
+            .held
+            .as_deref()
+            .unwrap()
+            .contains("Retry-After 5m"));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(account.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(store.statuses()[0].held, None, "succeeded: no longer held");
+        cancel.cancel();
+        handle.await.unwrap();
     }
 
     #[test]

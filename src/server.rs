@@ -140,7 +140,11 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
             s.last_success.map(|t| format!("{} ({})", rfc3339(t), ago(t))).unwrap_or_else(|| "never".into()),
             html(&error_kind),
             html(&error_message),
-            s.next_poll.map(rfc3339).unwrap_or_default(),
+            match (s.next_poll, &s.held) {
+                (Some(at), Some(why)) => format!("held until {} ({})", rfc3339(at), html(why)),
+                (Some(at), None) => rfc3339(at),
+                (None, _) => String::new(),
+            },
             humantime::format_duration(s.interval),
             html(&s.description),
         );

@@ -124,6 +124,8 @@ pub struct AccountStatus {
     /// Reason, message (secrets and URL queries removed) and when.
     pub last_error: Option<(FailureReason, String, SystemTime)>,
     pub next_poll: Option<SystemTime>,
+    /// Why the next poll waits longer than the interval (Retry-After, auth hold-off…).
+    pub held: Option<String>,
 }
 
 struct Entry {
@@ -133,6 +135,7 @@ struct Entry {
     up: bool,
     last_error: Option<(FailureReason, String, SystemTime)>,
     next_poll: Option<SystemTime>,
+    held: Option<String>,
     polls: u64,
     failures: BTreeMap<FailureReason, u64>,
     last_duration: Option<Duration>,
@@ -147,6 +150,7 @@ impl Entry {
             up: false,
             last_error: None,
             next_poll: None,
+            held: None,
             polls: 0,
             failures: FailureReason::ALL.iter().map(|r| (*r, 0)).collect(),
             last_duration: None,
@@ -306,6 +310,13 @@ impl Store {
     }
 
     /// Notes when the account is polled next (landing page only: no re-render).
+    /// Records why the next poll is held off beyond the interval (`None`: it is not).
+    pub fn set_held(&self, key: &AccountKey, why: Option<String>) {
+        if let Some(e) = self.state.lock().expect("store lock").accounts.get_mut(key) {
+            e.held = why;
+        }
+    }
+
     pub fn set_next_poll(&self, key: &AccountKey, at: SystemTime) {
         if let Some(e) = self.state.lock().expect("store lock").accounts.get_mut(key) {
             e.next_poll = Some(at);
@@ -336,6 +347,7 @@ impl Store {
                 last_success: e.snapshot.as_ref().map(|s| s.taken),
                 last_error: e.last_error.clone(),
                 next_poll: e.next_poll,
+                held: e.held.clone(),
             })
             .collect()
     }

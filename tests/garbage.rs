@@ -14,7 +14,7 @@ use quota_exporter::scheduler;
 use quota_exporter::simulator::Simulator;
 use quota_exporter::store::Store;
 use quota_exporter::vendors::FailureReason;
-use quota_exporter::{http_client, ConfigSource};
+use quota_exporter::ConfigSource;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio_util::sync::CancellationToken;
@@ -141,7 +141,7 @@ async fn no_mangled_answer_makes_a_poll_panic() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let config = ConfigSource::demo(&proxy_url).load().unwrap();
-    let mut tasks = scheduler::tasks(&config, &http_client(), &Default::default());
+    let mut tasks = scheduler::tasks(&config, &Default::default(), &Default::default());
     for t in &mut tasks {
         t.schedule.retries = 0;
     }

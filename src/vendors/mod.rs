@@ -20,9 +20,13 @@ use serde::de::DeserializeOwned;
 use crate::config::{FieldError, ParseContext};
 use crate::exposition::{MetricDesc, Samples};
 
+pub mod guard;
+pub mod http;
 pub mod koodrive;
 pub mod tencent;
 pub mod wecom;
+
+pub use self::http::{send, HttpResponse};
 
 /// Every vendor the exporter knows, in the order they appear in docs and output.
 pub static VENDORS: &[&VendorDef] = &[&wecom::VENDOR, &koodrive::VENDOR, &tencent::VENDOR];
@@ -78,11 +82,25 @@ pub trait Account: Send + Sync + 'static {
     fn describe(&self) -> String;
 }
 
-/// What a poll may use: the shared HTTP client and the account's call counters.
+/// What a poll may use: the account's HTTP client (shared by accounts with the same TLS and proxy
+/// settings), its answer size cap, and its call counters.
 #[derive(Clone)]
 pub struct PollContext {
     pub http: reqwest::Client,
+    /// Answers larger than this fail the poll (see [`http::send`]).
+    pub max_response_bytes: u64,
     pub stats: Arc<CallStats>,
+}
+
+impl PollContext {
+    /// A context with the default client settings and size cap (tests, `--once`).
+    pub fn new(http: reqwest::Client, stats: Arc<CallStats>) -> Self {
+        Self {
+            http,
+            max_response_bytes: http::DEFAULT_MAX_RESPONSE_BYTES,
+            stats,
+        }
+    }
 }
 
 /// Counters a vendor client bumps as it calls the vendor. The store reads them when rendering.
@@ -198,92 +216,80 @@ impl PollError {
         self
     }
 
-    /// Classifies an HTTP status the vendor's own error envelope did not explain.
+    /// Classifies an HTTP status the vendor's own error envelope did not explain. A 429 or 503
+    /// with `Retry-After` is retried (or the next poll held) after what it says.
     pub fn from_status(
         endpoint: &str,
         status: reqwest::StatusCode,
         headers: &reqwest::header::HeaderMap,
     ) -> Self {
         let message = format!("{endpoint}: HTTP {status}");
-        match status.as_u16() {
-            429 => Self::new(FailureReason::RateLimited, message).with_retry(
-                match retry_after(headers) {
-                    Some(d) => Retry::After(d),
-                    None => Retry::Backoff,
-                },
-            ),
-            500..=599 => Self::new(FailureReason::HttpStatus, message).with_retry(Retry::Backoff),
+        let after = retry_after(headers);
+        match (status.as_u16(), after) {
+            (429, Some(d)) => {
+                Self::new(FailureReason::RateLimited, message).with_retry(Retry::After(d))
+            }
+            (429, None) => {
+                Self::new(FailureReason::RateLimited, message).with_retry(Retry::Backoff)
+            }
+            (503, Some(d)) => {
+                Self::new(FailureReason::HttpStatus, message).with_retry(Retry::After(d))
+            }
+            (500..=599, _) => {
+                Self::new(FailureReason::HttpStatus, message).with_retry(Retry::Backoff)
+            }
             _ => Self::new(FailureReason::HttpStatus, message),
         }
     }
 }
 
-/// Reads a `Retry-After` header given in seconds (the form rate limiters use).
+/// The longest `Retry-After` honoured: a vendor (or a proxy) asking for more is asked again after
+/// this long, so a typo on its side cannot stop polling for days.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+/// Reads a `Retry-After` header, in either of its forms: seconds (`120`) or an HTTP date
+/// (`Wed, 21 Oct 2026 07:28:00 GMT`, relative to now; a date in the past means now). Capped at
+/// [`MAX_RETRY_AFTER`].
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
+    let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs))
-}
-
-/// A vendor's answer, read in full.
-#[derive(Debug)]
-pub struct HttpResponse {
-    pub status: reqwest::StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: bytes::Bytes,
-}
-
-/// Sends one request, counts it under `endpoint`, and reads the whole body.
-///
-/// Transport errors are classified and stripped of their URL: WeCom puts the access token in the
-/// query string, and reqwest's errors print the full URL.
-pub async fn send(
-    ctx: &PollContext,
-    endpoint: &'static str,
-    request: reqwest::RequestBuilder,
-) -> Result<HttpResponse, PollError> {
-    ctx.stats.count_request(endpoint);
-    let response = request
-        .send()
-        .await
-        .map_err(|e| transport_error(endpoint, e))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(endpoint, e))?;
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn transport_error(endpoint: &str, error: reqwest::Error) -> PollError {
-    let error = error.without_url();
-    let reason = if error.is_timeout() {
-        FailureReason::Timeout
-    } else {
-        FailureReason::Transport
+        .trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(std::time::SystemTime::now())
+                .unwrap_or_default()
+        }
     };
-    let mut message = format!("{endpoint}: {error}");
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    PollError::new(reason, message).with_retry(Retry::Backoff)
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// Decodes a JSON body, naming the field that did not fit.
+///
+/// Every vendor answer is a JSON object: anything else (`[]`, a string, an HTML page) is refused
+/// here, so a list cannot pass as an object whose fields are all absent.
 pub fn decode_json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, PollError> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        first => {
+            let found = match first {
+                None => "an empty body",
+                Some(b'[') => "a list",
+                Some(b'<') => "HTML or XML",
+                Some(b'"') => "a string",
+                Some(b'0'..=b'9' | b'-') => "a number",
+                Some(b'n' | b't' | b'f') => "null or a boolean",
+                Some(_) => "something that is not JSON",
+            };
+            return Err(PollError::new(
+                FailureReason::Decode,
+                format!("{endpoint}: malformed response: expected a JSON object, found {found}"),
+            ));
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -384,6 +390,46 @@ pub mod lenient {
         }
     }
 
+    /// Accepts only a JSON object (`null` or absent gives `None`): for nested data such as
+    /// KooDrive's `data`, where a list (`data: []`) would otherwise pass as an object with every
+    /// field absent. Field paths inside stay in decode errors.
+    pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        struct Opt<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Opt<T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                required(d).map(Some)
+            }
+        }
+        d.deserialize_option(Opt(std::marker::PhantomData))
+    }
+
+    /// Like [`object`], for a value that must be there.
+    pub fn required<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+        struct Obj<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Obj<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Obj(std::marker::PhantomData))
+    }
+
     /// Accepts a boolean, `"true"`/`"false"`, or 0/1; `null` or absent gives `None`.
     pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
         match Option::<NumOrString>::deserialize(d)? {
@@ -458,6 +504,84 @@ mod tests {
             (e.reason, e.retry),
             (FailureReason::HttpStatus, Retry::Never)
         );
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date_on_429_and_503() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "3600".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3600)));
+        let e = PollError::from_status("x", reqwest::StatusCode::SERVICE_UNAVAILABLE, &h);
+        assert_eq!(
+            (e.reason, e.retry),
+            (
+                FailureReason::HttpStatus,
+                Retry::After(Duration::from_secs(3600))
+            )
+        );
+        let at = std::time::SystemTime::now() + Duration::from_secs(600);
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            httpdate::fmt_http_date(at).parse().unwrap(),
+        );
+        let d = retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(590) && d <= Duration::from_secs(600),
+            "{d:?}"
+        );
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            retry_after(&h),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "99999999999999".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER), "capped");
+        h.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Wrapped {
+        #[serde(default, deserialize_with = "lenient::object")]
+        data: Option<Lenient>,
+    }
+
+    #[test]
+    fn lists_never_pass_as_objects() {
+        for body in [
+            &b"[]"[..],
+            b" [1]",
+            b"\"x\"",
+            b"null",
+            b"",
+            b"<html>",
+            b"42",
+        ] {
+            let e = decode_json::<Lenient>("ep", body).unwrap_err();
+            assert_eq!(e.reason, FailureReason::Decode);
+            assert!(
+                e.message.contains("expected a JSON object"),
+                "{}",
+                e.message
+            );
+        }
+        let e = decode_json::<Wrapped>("ep", br#"{"data":[]}"#).unwrap_err();
+        assert!(e.message.contains("`data`"), "{}", e.message);
+        let e = decode_json::<Wrapped>("ep", br#"{"data":{"n":{"x":1}}}"#).unwrap_err();
+        assert!(e.message.contains("`data.n`"), "{}", e.message);
+        let w: Wrapped = decode_json("ep", br#"{"data":{"n":"5"}}"#).unwrap();
+        assert_eq!(w.data.unwrap().n, Some(5.0));
+        assert!(decode_json::<Wrapped>("ep", br#"{"data":null}"#)
+            .unwrap()
+            .data
+            .is_none());
     }
 
     #[test]

@@ -27,7 +27,13 @@ impl Status {
 /// The envelope with its data, decoded once the code said success.
 #[derive(Debug, Deserialize)]
 pub struct Envelope<T> {
+    #[serde(default = "no_data", deserialize_with = "lenient::object")]
+    #[serde(bound(deserialize = "T: Deserialize<'de>"))]
     pub data: Option<T>,
+}
+
+fn no_data<T>() -> Option<T> {
+    None
 }
 
 /// `GET /koodrive/ose/v1/service/quotaUsed`. Units: `spaceCapacity` is documented as GB; the

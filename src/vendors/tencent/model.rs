@@ -10,7 +10,8 @@ use crate::vendors::lenient;
 /// The outer object of every answer.
 #[derive(Debug, Deserialize)]
 pub struct Envelope<T> {
-    #[serde(rename = "Response")]
+    #[serde(rename = "Response", deserialize_with = "lenient::required")]
+    #[serde(bound(deserialize = "T: Deserialize<'de>"))]
     pub response: T,
 }
 

@@ -155,18 +155,25 @@ impl Client {
             ));
         };
         ctx.stats.count_token_refresh();
-        let lifetime = token
-            .expires_in
-            .filter(|s| *s > 0.0)
-            .map(Duration::from_secs_f64)
-            .unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        let lifetime = token_lifetime(token.expires_in);
         // Short-lived tokens (as the simulator hands out) refresh at half their life instead.
         let margin = REFRESH_MARGIN.min(lifetime / 2);
+        let now = Instant::now();
         Ok(CachedToken {
             value: SecretString::from(value),
-            refresh_at: Instant::now() + lifetime - margin,
+            refresh_at: now.checked_add(lifetime - margin).unwrap_or(now),
         })
     }
+}
+
+/// The token's lifetime from `expires_in`: WeCom's documented 2 hours when it is absent, not a
+/// positive finite number (`"inf"`, `1e30`), or longer than documented — a token is never kept
+/// longer than WeCom says tokens live.
+fn token_lifetime(expires_in: Option<f64>) -> Duration {
+    expires_in
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .map_or(DEFAULT_TOKEN_LIFETIME, |d| d.min(DEFAULT_TOKEN_LIFETIME))
 }
 
 enum CallError {
@@ -220,6 +227,21 @@ pub fn classify(endpoint: &str, errcode: i64, errmsg: &str) -> PollError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_expires_in_gives_a_bounded_lifetime() {
+        for (v, want) in [
+            (Some(1e30), DEFAULT_TOKEN_LIFETIME),
+            (Some(1e19), DEFAULT_TOKEN_LIFETIME),
+            (Some(f64::INFINITY), DEFAULT_TOKEN_LIFETIME),
+            (Some(f64::NAN), DEFAULT_TOKEN_LIFETIME),
+            (Some(-5.0), DEFAULT_TOKEN_LIFETIME),
+            (None, DEFAULT_TOKEN_LIFETIME),
+            (Some(2.0), Duration::from_secs(2)),
+        ] {
+            assert_eq!(token_lifetime(v), want, "{v:?}");
+        }
+    }
 
     #[test]
     fn every_documented_errcode_has_a_reason() {
