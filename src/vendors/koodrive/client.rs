@@ -275,6 +275,8 @@ pub fn classify_status(
             FailureReason::Permission,
             format!("{what}: this app or user may not call the management API; check the app's API authorisation and that user_id is a tenant admin"),
         ),
+        503 if retry_after(headers).is_some() => PollError::new(FailureReason::HttpStatus, what)
+            .with_retry(Retry::After(retry_after(headers).unwrap_or_default())),
         500..=599 => PollError::new(FailureReason::HttpStatus, what).with_retry(Retry::Backoff),
         _ => PollError::new(FailureReason::HttpStatus, what),
     }
