@@ -298,23 +298,70 @@ async fn every_fault(vendor: &'static Vendor) {
     refused.poll(&refused.bystander).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wecom_every_fault() {
-    every_fault(&WECOM).await;
+/// One test per vendor for each of these suites.
+macro_rules! per_vendor {
+    ($($suite:ident),*) => {
+        $(
+            mod $suite {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn wecom() {
+                    super::$suite(&super::WECOM).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn koodrive() {
+                    super::$suite(&super::KOODRIVE).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn tencent() {
+                    super::$suite(&super::TENCENT).await;
+                }
+            }
+        )*
+    };
 }
+per_vendor!(every_fault, tls);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn koodrive_every_fault() {
-    every_fault(&KOODRIVE).await;
-}
+/// TLS settings are checked when the config is loaded, each error naming its key; `defaults`
+/// apply to every account and an account may override them.
+#[test]
+fn http_settings_are_checked_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, hostile::pki().ca_pem).unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "hello").unwrap();
+    let account = WECOM.victim.replace("${URL}", "http://127.0.0.1:1");
+    let yaml = format!(
+        "defaults:\n  tls_ca_file: {}\n  max_response_bytes: 65536\nwecom_wedrive:\n  - name: a\n{account}  - name: b\n{account}    max_response_bytes: 2048\n",
+        ca.display()
+    );
+    let config = Config::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config
+        .accounts
+        .iter()
+        .all(|a| a.http.client.tls_ca_file.is_some()));
+    assert_eq!(config.accounts[0].http.max_response_bytes, 65536);
+    assert_eq!(config.accounts[1].http.max_response_bytes, 2048);
+    let clients = Clients::default();
+    scheduler::tasks(&config, &clients, &Default::default());
+    assert_eq!(clients.len(), 1, "equal settings share one client");
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tencent_every_fault() {
-    every_fault(&TENCENT).await;
+    let yaml = format!(
+        "defaults:\n  proxy_url: \"ftp://x\"\nwecom_wedrive:\n  - name: a\n{account}    tls_ca_file: {}\n    max_response_bytes: 1\n",
+        junk.display()
+    );
+    let problems = Config::from_yaml(&yaml).unwrap_err().to_string();
+    for key in [
+        "defaults.proxy_url",
+        "(a).tls_ca_file",
+        "(a).max_response_bytes",
+    ] {
+        assert!(problems.contains(key), "{key} in:\n{problems}");
+    }
 }
 
 /// TLS: a self-signed certificate and an unknown private CA are refused; the CA trusted through
-/// `tls_ca_file` (per account or in defaults) is accepted.
+/// the account's `tls_ca_file` is accepted.
 async fn tls(vendor: &'static Vendor) {
     let pki = hostile::pki();
     let dir = tempfile::tempdir().unwrap();
@@ -357,21 +404,6 @@ async fn tls(vendor: &'static Vendor) {
         .await
         .expect("the private CA from tls_ca_file is trusted");
     assert!(trusted.has_data("victim"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wecom_tls() {
-    tls(&WECOM).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn koodrive_tls() {
-    tls(&KOODRIVE).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tencent_tls() {
-    tls(&TENCENT).await;
 }
 
 /// `SSL_CERT_FILE` adds the operator's CA through the system store, without `tls_ca_file`.
