@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::shard::Shard;
+use crate::vendors::settings::ParseContext;
 use crate::vendors::{self, Account, VendorDef};
 
 pub mod limits;
@@ -195,22 +195,6 @@ const COMMON_KEYS: [&str; 9] = [
     "proxy_url",
 ];
 
-/// A problem with one key. `field` is relative to what was being parsed; callers prefix it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
 /// Every problem found in a config. Displays one per line.
 #[derive(Debug, thiserror::Error)]
 pub struct ConfigError {
@@ -234,145 +218,6 @@ impl ConfigError {
         Self {
             problems: vec![problem.into()],
         }
-    }
-}
-
-/// Handed to a vendor's parser: resolves secrets and collects warnings for the account.
-pub struct ParseContext {
-    pub account: String,
-    warnings: Vec<String>,
-}
-
-impl ParseContext {
-    pub fn new(account: impl Into<String>) -> Self {
-        Self {
-            account: account.into(),
-            warnings: Vec::new(),
-        }
-    }
-
-    /// Resolves a secret reference now, so a missing variable or file is a config error.
-    pub fn secret(&mut self, field: &str, secret: &SecretRef) -> Result<SecretString, FieldError> {
-        if matches!(secret, SecretRef::Inline(_)) {
-            self.warnings.push(format!(
-                "{field}: secret written inline in the config file; prefer {{ env: NAME }} or {{ file: PATH }}"
-            ));
-        }
-        secret.resolve().map_err(|m| FieldError::new(field, m))
-    }
-
-    pub fn warn(&mut self, message: impl Into<String>) {
-        self.warnings.push(message.into());
-    }
-
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
-    }
-}
-
-/// Where a secret comes from. Written in config as `{ env: NAME }`, `{ file: PATH }`, or (with a
-/// warning) an inline string.
-#[derive(Clone, PartialEq)]
-pub enum SecretRef {
-    Env(String),
-    File(PathBuf),
-    Inline(String),
-}
-
-impl fmt::Debug for SecretRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretRef::Env(name) => write!(f, "env:{name}"),
-            SecretRef::File(path) => write!(f, "file:{}", path.display()),
-            SecretRef::Inline(_) => f.write_str("inline:<redacted>"),
-        }
-    }
-}
-
-impl SecretRef {
-    /// Reads the secret. Errors name the variable or file, never the value.
-    pub fn resolve(&self) -> Result<SecretString, String> {
-        let value = match self {
-            SecretRef::Env(name) => std::env::var(name).map_err(|e| match e {
-                std::env::VarError::NotPresent => format!("environment variable {name} is not set"),
-                std::env::VarError::NotUnicode(_) => {
-                    format!("environment variable {name} is not valid UTF-8")
-                }
-            })?,
-            SecretRef::File(path) => {
-                limits::read_bounded(path, limits::MAX_SECRET_BYTES, "secret file")
-                    .and_then(|bytes| limits::text(bytes, "secret file", path))?
-            }
-            SecretRef::Inline(value) => value.clone(),
-        };
-        // Files and env vars written by tools often end in a newline that is not part of the secret.
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(match self {
-                SecretRef::Env(name) => format!("environment variable {name} is empty"),
-                SecretRef::File(path) => format!("secret file {} is empty", path.display()),
-                SecretRef::Inline(_) => "secret is empty".to_owned(),
-            });
-        }
-        Ok(SecretString::from(value.to_owned()))
-    }
-}
-
-impl<'de> Deserialize<'de> for SecretRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(SecretRefVisitor)
-    }
-}
-
-const SECRET_EXPECTED: &str = "a secret reference: { env: NAME }, { file: PATH } or a string";
-
-/// A visitor rather than derived types, so that an error inside a reference (an unknown key, a
-/// value of the wrong type) is reported at that key's own path, e.g. `secret.vault`.
-struct SecretRefVisitor;
-
-impl<'de> serde::de::Visitor<'de> for SecretRefVisitor {
-    type Value = SecretRef;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(SECRET_EXPECTED)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretRef, E> {
-        Ok(SecretRef::Inline(v.to_owned()))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
-        let mut env: Option<String> = None;
-        let mut file: Option<PathBuf> = None;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "env" => env = Some(map.next_value()?),
-                "file" => file = Some(map.next_value()?),
-                _ => {
-                    // Fails inside the value, so the error path ends in the unknown key.
-                    map.next_value_seed(UnknownKey)?;
-                }
-            }
-        }
-        match (env, file) {
-            (Some(name), None) => Ok(SecretRef::Env(name)),
-            (None, Some(path)) => Ok(SecretRef::File(path)),
-            _ => Err(serde::de::Error::custom(format!(
-                "expected exactly one of env or file in {SECRET_EXPECTED}"
-            ))),
-        }
-    }
-}
-
-/// Refuses the value of a key a secret reference does not have.
-struct UnknownKey;
-
-impl<'de> serde::de::DeserializeSeed<'de> for UnknownKey {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, _: D) -> Result<(), D::Error> {
-        Err(serde::de::Error::custom(
-            "unknown key in a secret reference (expected env or file)",
-        ))
     }
 }
 
@@ -808,37 +653,5 @@ fn kind_of(v: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "a list",
         serde_json::Value::Object(_) => "a mapping",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use secrecy::ExposeSecret;
-
-    #[test]
-    fn secret_refs_parse_and_resolve() {
-        let env: SecretRef = serde_json::from_str(r#"{"env":"QE_TEST_SECRET_A"}"#).unwrap();
-        assert_eq!(env, SecretRef::Env("QE_TEST_SECRET_A".into()));
-        assert!(env
-            .resolve()
-            .unwrap_err()
-            .contains("QE_TEST_SECRET_A is not set"));
-        std::env::set_var("QE_TEST_SECRET_B", "s3cret\n");
-        let env: SecretRef = serde_json::from_str(r#"{"env":"QE_TEST_SECRET_B"}"#).unwrap();
-        assert_eq!(env.resolve().unwrap().expose_secret(), "s3cret");
-
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("s");
-        std::fs::write(&file, "from-file\n").unwrap();
-        let r: SecretRef = serde_json::from_value(serde_json::json!({ "file": file })).unwrap();
-        assert_eq!(r.resolve().unwrap().expose_secret(), "from-file");
-        std::fs::write(&file, "\n").unwrap();
-        assert!(r.resolve().unwrap_err().contains("is empty"));
-
-        let inline: SecretRef = serde_json::from_str(r#""plain""#).unwrap();
-        assert_eq!(format!("{inline:?}"), "inline:<redacted>");
-        assert!(serde_json::from_str::<SecretRef>(r#"{"env":"A","file":"b"}"#).is_err());
-        assert!(serde_json::from_str::<SecretRef>(r#"{"vault":"x"}"#).is_err());
     }
 }

@@ -9,9 +9,10 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use quota_exporter::config::Config;
 use quota_exporter::exposition::Format;
+use quota_exporter::render::{revision, version, Renderer};
 use quota_exporter::shard::Shard;
 use quota_exporter::simulator::Simulator;
-use quota_exporter::store::{revision, version, Store};
+use quota_exporter::store::Store;
 use quota_exporter::web_config::WebConfig;
 use quota_exporter::{reload_signals, run, scheduler, shutdown_signal, ConfigSource, Options};
 
@@ -205,7 +206,7 @@ async fn once(source: &ConfigSource, shard: Option<Shard>) -> anyhow::Result<Exi
     let failures = scheduler::poll_all_once(tasks, store.clone()).await;
     print!(
         "{}",
-        String::from_utf8_lossy(store.exposition(Format::Classic).body())
+        String::from_utf8_lossy(Renderer::new(store).exposition(Format::Classic).body())
     );
     for (key, e) in &failures {
         eprintln!(

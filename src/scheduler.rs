@@ -262,7 +262,7 @@ pub async fn poll(
                     reason = %error.reason,
                     attempts = attempt + 1,
                     "poll failed: {}",
-                    crate::store::redact_url_queries(&error.message)
+                    crate::redact::redact_url_queries(&error.message)
                 );
                 store.record_failure(&task.key, &error, took);
                 return Some(Err(error));
@@ -367,10 +367,70 @@ pub fn spawn_all(
     }
 }
 
+/// The running accounts: replaced as a whole on reload.
+pub struct Supervisor {
+    store: Arc<Store>,
+    clients: Arc<Clients>,
+    tracker: TaskTracker,
+    root: CancellationToken,
+    current: CancellationToken,
+    stats: HashMap<AccountKey, Arc<CallStats>>,
+}
+
+impl Supervisor {
+    /// A supervisor with no accounts yet; its loops stop when `root` is cancelled.
+    pub fn new(store: Arc<Store>, root: &CancellationToken) -> Self {
+        Self {
+            store,
+            clients: Default::default(),
+            tracker: TaskTracker::new(),
+            current: root.child_token(),
+            root: root.clone(),
+            stats: HashMap::new(),
+        }
+    }
+
+    /// Waits for every loop to stop (after `root` was cancelled).
+    pub async fn wait(self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// Replaces the running accounts with `config`'s.
+    pub fn apply(&mut self, config: &Config) {
+        let next_polls: HashMap<_, _> = self
+            .store
+            .statuses()
+            .into_iter()
+            .filter_map(|s| s.next_poll.map(|t| (s.key, t)))
+            .collect();
+        self.current.cancel();
+        self.current = self.root.child_token();
+        let tasks = tasks(config, &self.clients, &self.stats);
+        self.clients
+            .retain(config.accounts.iter().map(|a| &a.http.client));
+        self.stats = tasks
+            .iter()
+            .map(|t| (t.key.clone(), t.ctx.stats.clone()))
+            .collect();
+        self.store
+            .set_accounts(tasks.iter().map(|t| t.info()).collect());
+        spawn_all(
+            tasks,
+            &config.defaults,
+            &self.store,
+            &self.tracker,
+            &self.current,
+            &next_polls,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exposition::{Format, MetricDesc};
+    use crate::render::Renderer;
     use crate::vendors::PollFuture;
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -440,8 +500,9 @@ mod tests {
         }
     }
 
-    fn exposition(store: &Store) -> String {
-        String::from_utf8(store.exposition(Format::Classic).body().to_vec()).unwrap()
+    fn exposition(store: &Arc<Store>) -> String {
+        let rendered = Renderer::new(store.clone()).exposition(Format::Classic);
+        String::from_utf8(rendered.body().to_vec()).unwrap()
     }
 
     #[tokio::test]

@@ -15,7 +15,8 @@ use axum::Router;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::exposition::Format;
-use crate::store::{revision, version, Store};
+use crate::render::{revision, version, Renderer};
+use crate::store::Store;
 
 /// A request to reload the configuration, answered with the outcome.
 pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
@@ -23,6 +24,8 @@ pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
+    /// Renders `store` for `/metrics`.
+    pub renderer: Arc<Renderer>,
     pub telemetry_path: String,
     /// Absent when nothing can be reloaded (e.g. `--once`).
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
@@ -40,7 +43,7 @@ pub fn router(state: AppState) -> Router {
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let format = Format::negotiate(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
-    let rendered = state.store.exposition(format);
+    let rendered = state.renderer.exposition(format);
     let gzip = headers
         .get(ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -204,6 +207,7 @@ mod tests {
         let store = Arc::new(Store::new());
         let state = AppState {
             store: store.clone(),
+            renderer: Arc::new(Renderer::new(store.clone())),
             telemetry_path: "/metrics".into(),
             reload: None,
         };

@@ -5,7 +5,7 @@ mod common;
 
 use common::Harness;
 use quota_exporter::exposition::{MetricDesc, MetricType};
-use quota_exporter::store::OWN_METRICS;
+use quota_exporter::render::OWN_METRICS;
 use quota_exporter::vendors::VENDORS;
 
 fn sample_name(desc: &MetricDesc) -> String {

@@ -107,7 +107,9 @@ impl Rig {
     }
 
     fn exposition(&self) -> String {
-        String::from_utf8(self.store.exposition(Format::Classic).body().to_vec()).unwrap()
+        let rendered =
+            quota_exporter::render::Renderer::new(self.store.clone()).exposition(Format::Classic);
+        String::from_utf8(rendered.body().to_vec()).unwrap()
     }
 
     fn has_data(&self, account: &str) -> bool {

@@ -174,7 +174,7 @@ async fn no_mangled_answer_makes_a_poll_panic() {
     }
     // The exposition stays valid whatever was stored.
     let text = String::from_utf8(
-        store
+        quota_exporter::render::Renderer::new(store.clone())
             .exposition(quota_exporter::exposition::Format::Classic)
             .body()
             .to_vec(),

@@ -5,9 +5,6 @@
 //! byte, and reports a non-finite number without its key. A streaming pass over the YAML events
 //! refuses all of these first, in bounded memory, naming the line and the key.
 
-use std::io::Read;
-use std::path::Path;
-
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 use yaml_rust2::Yaml;
@@ -15,65 +12,13 @@ use yaml_rust2::Yaml;
 /// Largest config file read: far above a 100,000-account config (~20 MB), far below what would
 /// hurt the host.
 pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
-/// Largest secret file read (`{ file: PATH }`): secrets are tokens and keys, not data.
-pub const MAX_SECRET_BYTES: u64 = 64 << 10;
 /// Deepest nesting of mappings and lists. A real config is about five levels deep.
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes that aliases (`*name`) may add to the document once expanded.
 pub const MAX_ALIAS_NODES: u64 = 100_000;
 
-/// Reads at most `limit` bytes of a file; a larger file is an error, never a partial read.
-/// `what` names the file in errors ("config file", "secret file").
-pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "{what} {} is larger than the {} limit",
-            path.display(),
-            size(limit)
-        ));
-    }
-    Ok(bytes)
-}
-
-/// Text of a file read with [`read_bounded`]: UTF-8 without NUL bytes.
-pub fn text(bytes: Vec<u8>, what: &str, path: &Path) -> Result<String, String> {
-    let text = String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{what} {} is not UTF-8 text (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })?;
-    check_no_nul(&text).map_err(|e| format!("{what} {}: {e}", path.display()))?;
-    Ok(text)
-}
-
-/// A NUL byte ends YAML input early: everything after it would be ignored without a word.
-pub fn check_no_nul(text: &str) -> Result<(), String> {
-    let Some(offset) = text.find('\0') else {
-        return Ok(());
-    };
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    Err(format!(
-        "line {line} column {column}: contains a NUL byte (the file is binary or corrupt)"
-    ))
-}
-
-fn size(bytes: u64) -> String {
-    if bytes >= 1 << 20 {
-        format!("{} MiB", bytes >> 20)
-    } else {
-        format!("{} KiB", bytes >> 10)
-    }
-}
+// Bounded file reads are shared with secret files, so they live with the vendor contract.
+pub use crate::vendors::settings::{check_no_nul, read_bounded, text, MAX_SECRET_BYTES};
 
 /// Where the scan is inside the document.
 enum Frame {
@@ -235,6 +180,7 @@ fn at(stack: &[Frame], mark: Marker, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn ordinary_yaml_passes() {

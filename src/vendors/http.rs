@@ -321,7 +321,7 @@ fn redirect_error(
         .map(|l| match reqwest::Url::parse(l) {
             Ok(url) => format!(
                 " to host {}",
-                super::host_header(&url)
+                super::settings::host_header(&url)
                     .split('@')
                     .next_back()
                     .unwrap_or_default()

@@ -8,21 +8,21 @@
 //! Adding a vendor: a new folder here with a `pub static VENDOR: VendorDef`, one line in
 //! [`VENDORS`], and its routes in the simulator.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::config::{FieldError, ParseContext};
+use self::settings::{FieldError, ParseContext};
 use crate::exposition::{MetricDesc, Samples};
+pub use crate::outcome::{CallStats, FailureReason, PollError, Retry};
 
 pub mod guard;
 pub mod http;
 pub mod koodrive;
+pub mod settings;
 pub mod tencent;
 pub mod wecom;
 
@@ -103,121 +103,9 @@ impl PollContext {
     }
 }
 
-/// Counters a vendor client bumps as it calls the vendor. The store reads them when rendering.
-#[derive(Debug, Default)]
-pub struct CallStats {
-    requests: Mutex<BTreeMap<&'static str, u64>>,
-    token_refreshes: AtomicU64,
-}
-
-impl CallStats {
-    pub fn count_request(&self, endpoint: &'static str) {
-        *self
-            .requests
-            .lock()
-            .expect("stats lock")
-            .entry(endpoint)
-            .or_default() += 1;
-    }
-    pub fn count_token_refresh(&self) {
-        self.token_refreshes.fetch_add(1, Ordering::Relaxed);
-    }
-    pub fn requests(&self) -> BTreeMap<&'static str, u64> {
-        self.requests.lock().expect("stats lock").clone()
-    }
-    pub fn token_refreshes(&self) -> u64 {
-        self.token_refreshes.load(Ordering::Relaxed)
-    }
-}
-
-/// Why a poll failed: a small fixed set, used as the `reason` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FailureReason {
-    Timeout,
-    Transport,
-    HttpStatus,
-    Decode,
-    Auth,
-    Permission,
-    RateLimited,
-    Api,
-    Panic,
-}
-
-impl FailureReason {
-    pub const ALL: [FailureReason; 9] = [
-        Self::Timeout,
-        Self::Transport,
-        Self::HttpStatus,
-        Self::Decode,
-        Self::Auth,
-        Self::Permission,
-        Self::RateLimited,
-        Self::Api,
-        Self::Panic,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::Transport => "transport",
-            Self::HttpStatus => "http_status",
-            Self::Decode => "decode",
-            Self::Auth => "auth",
-            Self::Permission => "permission",
-            Self::RateLimited => "rate_limited",
-            Self::Api => "api",
-            Self::Panic => "panic",
-        }
-    }
-}
-
-impl std::fmt::Display for FailureReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Whether trying the poll again can help, as the vendor's protocol tells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    /// Configuration or permission problem, or a protocol rule says not to (e.g. WeCom bans an
-    /// IP that keeps sending a wrong secret): wait for the next scheduled poll.
-    Never,
-    /// A passing fault: retry with exponential backoff.
-    Backoff,
-    /// The vendor said when: retry after this long (if it fits in the retry budget).
-    After(Duration),
-    /// Do not retry, and do not poll again before this long (e.g. a monthly quota is used up).
-    HoldOff(Duration),
-}
-
-/// A failed poll: the reason (a label), a message for logs and the landing page (never a secret
-/// or a URL query), and whether retrying helps.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct PollError {
-    pub reason: FailureReason,
-    pub message: String,
-    pub retry: Retry,
-}
-
+/// Classification of HTTP answers is the vendors' business, so it lives with them.
 impl PollError {
-    pub fn new(reason: FailureReason, message: impl Into<String>) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-            retry: Retry::Never,
-        }
-    }
-
-    pub fn with_retry(mut self, retry: Retry) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Classifies an HTTP status the vendor's own error envelope did not explain. A 429 or 503
-    /// with `Retry-After` is retried (or the next poll held) after what it says.
+    /// Classifies an HTTP status the vendor's own error envelope did not explain.
     pub fn from_status(
         endpoint: &str,
         status: reqwest::StatusCode,
@@ -303,159 +191,10 @@ pub fn decode_json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T
     })
 }
 
-/// Checks a vendor base URL from config: `http` or `https`, a host, no query string.
-pub fn parse_base_url(s: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err("scheme must be http or https".into());
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("no host".into());
-    }
-    if url.query().is_some() {
-        return Err("must not have a query".into());
-    }
-    // It would be printed by --config.check and the landing page, and sent to the vendor.
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain a user name or password (`user:pass@`); credentials belong in the account's secret keys".into());
-    }
-    Ok(url)
-}
-
-/// A URL from config as error messages may show it: any `user:pass@` replaced by `***@`.
-pub fn url_for_message(s: &str) -> String {
-    match reqwest::Url::parse(s) {
-        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
-            let _ = url.set_password(None);
-            let _ = url.set_username("***");
-            format!("{:?}", url.as_str())
-        }
-        Ok(_) => format!("{s:?}"),
-        // Unparsable: whatever sits before an `@` may still be a password.
-        Err(_) => match s.rsplit_once('@') {
-            Some((_, host)) => format!("\"***@{host}\""),
-            None => format!("{s:?}"),
-        },
-    }
-}
-
-/// `host[:port]` of a URL: what the `Host` header carries, and what vendor signatures cover.
-pub fn host_header(url: &reqwest::Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    }
-}
-
-/// Deserializes a vendor's account settings, naming the offending key on error.
-pub fn parse_settings<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Vec<FieldError>> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        vec![FieldError::new(
-            if path == "." { String::new() } else { path },
-            e.into_inner().to_string(),
-        )]
-    })
-}
-
-/// Lenient number decoding: vendors send numbers, and older API versions the same numbers as
-/// strings (`"1000"`). Use with `#[serde(default, deserialize_with = "lenient::number")]`.
-pub mod lenient {
-    use serde::{Deserialize, Deserializer};
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum NumOrString {
-        Num(serde_json::Number),
-        Str(String),
-        Bool(bool),
-    }
-
-    /// Accepts a number or a numeric string; `null` or absent gives `None`.
-    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        match Option::<NumOrString>::deserialize(d)? {
-            None => Ok(None),
-            Some(NumOrString::Num(n)) => n
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| serde::de::Error::custom("number out of range")),
-            Some(NumOrString::Str(s)) if s.trim().is_empty() => Ok(None),
-            Some(NumOrString::Str(s)) => s.trim().parse::<f64>().map(Some).map_err(|_| {
-                serde::de::Error::custom(format!("expected a number, got string {s:?}"))
-            }),
-            Some(NumOrString::Bool(b)) => Err(serde::de::Error::custom(format!(
-                "expected a number, got boolean {b}"
-            ))),
-        }
-    }
-
-    /// Accepts only a JSON object (`null` or absent gives `None`): for nested data such as
-    /// KooDrive's `data`, where a list (`data: []`) would otherwise pass as an object with every
-    /// field absent. Field paths inside stay in decode errors.
-    pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        d: D,
-    ) -> Result<Option<T>, D::Error> {
-        struct Opt<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Opt<T> {
-            type Value = Option<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-                required(d).map(Some)
-            }
-        }
-        d.deserialize_option(Opt(std::marker::PhantomData))
-    }
-
-    /// Like [`object`], for a value that must be there.
-    pub fn required<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
-        struct Obj<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Obj<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_map(Obj(std::marker::PhantomData))
-    }
-
-    /// Accepts a boolean, `"true"`/`"false"`, or 0/1; `null` or absent gives `None`.
-    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        match Option::<NumOrString>::deserialize(d)? {
-            None => Ok(None),
-            Some(NumOrString::Bool(b)) => Ok(Some(b)),
-            Some(NumOrString::Str(s)) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" => Ok(Some(true)),
-                "false" | "0" => Ok(Some(false)),
-                _ => Err(serde::de::Error::custom(format!(
-                    "expected a boolean, got string {s:?}"
-                ))),
-            },
-            Some(NumOrString::Num(n)) => match n.as_u64() {
-                Some(0) => Ok(Some(false)),
-                Some(1) => Ok(Some(true)),
-                _ => Err(serde::de::Error::custom(format!(
-                    "expected a boolean, got number {n}"
-                ))),
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vendors::settings::{host_header, lenient, parse_base_url, url_for_message};
 
     #[derive(Debug, serde::Deserialize)]
     struct Lenient {

@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 
 use super::model::{Envelope, Status};
 use super::sign;
-use crate::config::SecretRef;
+use crate::vendors::settings::SecretRef;
+use crate::vendors::settings::{host_header, parse_base_url};
 use crate::vendors::{
-    decode_json, host_header, parse_base_url, retry_after, send, FailureReason, PollContext,
-    PollError, Retry,
+    decode_json, retry_after, send, FailureReason, PollContext, PollError, Retry,
 };
 
 /// KooDrive wants `X-Traceid`, when sent, to be exactly this long.

@@ -21,9 +21,9 @@ use serde::{Deserialize, Deserializer};
 
 use self::client::{Client, Credentials};
 use self::model::{QuotaUsed, Service};
-use crate::config::{FieldError, ParseContext, SecretRef};
 use crate::exposition::{MetricDesc, Samples};
-use crate::vendors::{parse_settings, Account, PollContext, PollFuture, VendorDef};
+use crate::vendors::settings::{parse_settings, FieldError, ParseContext, SecretRef};
+use crate::vendors::{Account, PollContext, PollFuture, VendorDef};
 
 pub const DEFAULT_BASE_URL: &str = "https://cn.myhuaweicloud-koodrive.com";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);
@@ -305,7 +305,7 @@ fn parse(
                     "base_url",
                     format!(
                         "not a usable URL ({e}): {}",
-                        crate::vendors::url_for_message(&s.base_url)
+                        crate::vendors::settings::url_for_message(&s.base_url)
                     ),
                 ))
             })

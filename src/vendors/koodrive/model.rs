@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use crate::vendors::lenient;
+use crate::vendors::settings::lenient;
 
 /// The envelope of every answer: `{code, msg, data}`. `code` 0 means success.
 #[derive(Debug, Deserialize)]

@@ -10,9 +10,8 @@ use tokio::time::Instant;
 
 use super::model::{Envelope, Status};
 use super::tc3::{self, Credentials};
-use crate::vendors::{
-    decode_json, host_header, send, FailureReason, PollContext, PollError, Retry,
-};
+use crate::vendors::settings::host_header;
+use crate::vendors::{decode_json, send, FailureReason, PollContext, PollError, Retry};
 
 /// The content type we send and sign. Set by hand, body given as bytes: a JSON helper of the
 /// HTTP client could send another one than the one signed.

@@ -17,9 +17,11 @@ use serde::Deserialize;
 use self::client::Client;
 use self::model::LicenseGeneral;
 use self::tc3::Credentials;
-use crate::config::{FieldError, ParseContext, SecretRef};
 use crate::exposition::{MetricDesc, Samples};
-use crate::vendors::{parse_base_url, parse_settings, Account, PollContext, PollFuture, VendorDef};
+use crate::vendors::settings::{
+    parse_base_url, parse_settings, FieldError, ParseContext, SecretRef,
+};
+use crate::vendors::{Account, PollContext, PollFuture, VendorDef};
 
 pub use self::client::{classify, Limiter, MAX_REQUESTS_PER_SECOND};
 
@@ -144,7 +146,7 @@ fn parse_with_env(
                 "endpoint",
                 format!(
                     "{e}: {}",
-                    crate::vendors::url_for_message(&settings.endpoint)
+                    crate::vendors::settings::url_for_message(&settings.endpoint)
                 ),
             ));
             None

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::vendors::lenient;
+use crate::vendors::settings::lenient;
 
 /// The outer object of every answer.
 #[derive(Debug, Deserialize)]

@@ -14,9 +14,11 @@ use serde::Deserialize;
 
 use self::client::Client;
 use self::model::{Capacity, ProInfo};
-use crate::config::{FieldError, ParseContext, SecretRef};
 use crate::exposition::{MetricDesc, Samples};
-use crate::vendors::{parse_base_url, parse_settings, Account, PollContext, PollFuture, VendorDef};
+use crate::vendors::settings::{
+    parse_base_url, parse_settings, FieldError, ParseContext, SecretRef,
+};
+use crate::vendors::{Account, PollContext, PollFuture, VendorDef};
 
 pub use self::client::classify;
 
@@ -99,7 +101,7 @@ fn parse(
             "base_url",
             format!(
                 "{e}: {}",
-                crate::vendors::url_for_message(&settings.base_url)
+                crate::vendors::settings::url_for_message(&settings.base_url)
             ),
         ));
     }

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::vendors::lenient;
+use crate::vendors::settings::lenient;
 
 /// The envelope every WeCom answer has. `errcode` 0 means success; errors still come with HTTP 200.
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,152 @@
+//! The daemon around the library: where the configuration comes from, the options of a running
+//! exporter, the process-wide HTTP client, signals (SIGTERM, Ctrl-C, SIGHUP) and the web config's
+//! protection of the router.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::config::{Config, ConfigError};
+use crate::shard::Shard;
+use crate::vendors;
+use crate::web_config::{self, WebConfig};
+
+/// The built-in configuration of `--demo`. `${SIMULATOR_URL}` is replaced by the simulator's URL.
+pub const DEMO_CONFIG: &str = include_str!("../config/demo.yml");
+
+/// Where the configuration comes from, so it can be read again on reload.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    File(PathBuf),
+    /// YAML text (the demo's), read again as is on reload.
+    Yaml(String),
+}
+
+impl ConfigSource {
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        match self {
+            ConfigSource::File(path) => Config::load(path),
+            ConfigSource::Yaml(text) => Config::from_yaml(text),
+        }
+    }
+
+    /// Loads and keeps this shard's accounts (`shard` overrides the config's own).
+    pub fn load_sharded(&self, shard: Option<Shard>) -> Result<Config, ConfigError> {
+        let mut config = self.load()?;
+        config.apply_shard(shard);
+        Ok(config)
+    }
+
+    /// The demo configuration pointing at a simulator.
+    pub fn demo(simulator_url: &str) -> Self {
+        ConfigSource::Yaml(DEMO_CONFIG.replace("${SIMULATOR_URL}", simulator_url))
+    }
+}
+
+/// A vendor HTTP client with the default settings (see [`vendors::http::build_client`]).
+pub fn http_client() -> reqwest::Client {
+    vendors::http::build_client(&Default::default())
+        .expect("the default HTTP client's settings are static and valid")
+}
+
+/// Options of a running exporter.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub telemetry_path: String,
+    /// Log config warnings (off for the demo, whose secrets are inline on purpose).
+    pub log_config_warnings: bool,
+    /// `--shard`: poll only this share of the accounts.
+    pub shard: Option<Shard>,
+    /// `--web.config.file`: TLS, basic auth, extra headers.
+    pub web: Option<Arc<WebConfig>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            telemetry_path: "/metrics".into(),
+            log_config_warnings: true,
+            shard: None,
+            web: None,
+        }
+    }
+}
+
+/// Errors that stop the exporter.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("invalid configuration:\n{0}")]
+    Config(#[from] ConfigError),
+    #[error("HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub(crate) fn log_warnings(config: &Config, options: &Options) {
+    if options.log_config_warnings {
+        for w in &config.warnings {
+            tracing::warn!("config: {w}");
+        }
+    }
+}
+
+/// Wraps the router with the web config's basic auth and response headers.
+pub(crate) fn protect(app: axum::Router, web: &WebConfig) -> axum::Router {
+    let app = match &web.basic_auth {
+        Some(auth) => app.layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            web_config::require_basic_auth,
+        )),
+        None => app,
+    };
+    if web.headers.is_empty() {
+        app
+    } else {
+        app.layer(axum::middleware::map_response_with_state(
+            Arc::new(web.headers.clone()),
+            web_config::add_headers,
+        ))
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Forwards SIGHUP as reload requests.
+pub fn reload_signals() -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(1);
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading configuration");
+            let _ = tx.try_send(());
+        }
+    });
+    #[cfg(not(unix))]
+    drop(tx);
+    rx
+}
