@@ -531,6 +531,24 @@ async fn absurd_token_lifetimes_do_not_panic() {
     }
 }
 
+/// A capacity that is finite as sent but overflows once multiplied by its unit (KooDrive's
+/// `spaceCapacity` is in GB) fails the poll instead of exporting `+Inf`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflowing_products_are_refused() {
+    let sim = Simulator::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let hostile = Hostile::start(&sim.url(), None).await;
+    let rig = Rig::with_config(
+        &KOODRIVE,
+        sim,
+        &config(&KOODRIVE, &hostile.url(), "http://x", ""),
+    );
+    hostile.set(Mode::NumbersTo(1e306));
+    let e = rig.poll(&rig.victim).await.unwrap_err();
+    assert_eq!(e.reason, FailureReason::Decode, "{}", e.message);
+    assert!(e.message.contains("not a finite number"), "{}", e.message);
+    assert!(!rig.exposition().contains("+Inf"));
+}
+
 /// Data leaves after `max_staleness` of failures, while the health series stay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn last_good_data_lasts_until_max_staleness() {

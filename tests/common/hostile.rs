@@ -44,6 +44,8 @@ pub enum Mode {
     NumbersAs(&'static str),
     /// The real answer with every number negated.
     Negative,
+    /// The real answer with every number replaced by this one.
+    NumbersTo(f64),
     /// The real answer padded with whitespace to this many bytes, with `Content-Length`.
     Huge(usize),
     /// A chunked body that never ends.
@@ -318,6 +320,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, state: Arc<State>) {
                 Mode::WrongTypes => transform(&body, &|_| serde_json::json!({"wrong": "type"})),
                 Mode::NumbersAs(text) => transform(&body, &|_| serde_json::json!(text)),
                 Mode::Negative => transform(&body, &|n| serde_json::json!(-(n.abs().max(1.0)))),
+                Mode::NumbersTo(x) => transform(&body, &|_| serde_json::json!(x)),
                 Mode::Huge(size) => {
                     let mut b = body.clone();
                     b.resize((*size).max(b.len()), b' ');
