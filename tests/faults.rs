@@ -82,9 +82,10 @@ impl Rig {
     fn with_config(vendor: &'static Vendor, sim: Simulator, config: &Config) -> Rig {
         let mut tasks = scheduler::tasks(config, &Clients::default(), &Default::default());
         for t in &mut tasks {
-            // No retries, so each fault is one attempt; a short timeout for hangs and drips.
+            // No retries, so each fault is one attempt; a timeout short enough for hangs and drips,
+            // long enough for a clean poll on a loaded machine.
             t.schedule.retries = 0;
-            t.schedule.timeout = Duration::from_millis(1500);
+            t.schedule.timeout = Duration::from_secs(3);
         }
         let store = Arc::new(Store::new());
         store.set_accounts(tasks.iter().map(|t| t.info()).collect());
