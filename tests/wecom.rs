@@ -308,9 +308,14 @@ async fn each_fault_gives_its_reason_keeps_last_good_data_and_spares_other_accou
         }
     }
     // Retryable faults were retried (3 attempts by default), the others were not.
-    assert_eq!(
+    // One call per poll; the poll after the scrape above may already be in flight.
+    let (fperm_calls, fperm_polls) = (
         h.sim.state.calls("wecom_wedrive/mng_capacity/fperm") as f64,
-        value(&text, &polls("fperm")).unwrap()
+        value(&text, &polls("fperm")).unwrap(),
+    );
+    assert!(
+        fperm_calls >= fperm_polls && fperm_calls <= fperm_polls + 1.0,
+        "{fperm_calls} calls for {fperm_polls} polls"
     );
     assert!(
         h.sim.state.calls("wecom_wedrive/mng_capacity/f500") as f64
