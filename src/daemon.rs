@@ -8,7 +8,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ConfigError};
+use crate::scheduler::{panic_message, Supervisor};
 use crate::shard::Shard;
+use crate::store::Store;
 use crate::vendors;
 use crate::web_config::{self, WebConfig};
 
@@ -149,4 +151,41 @@ pub fn reload_signals() -> mpsc::Receiver<()> {
     #[cfg(not(unix))]
     drop(tx);
     rx
+}
+
+/// One reload, as a transaction: the file is read and validated and the new task set built
+/// before anything running is touched. Any failure — an invalid file or a panic at any step —
+/// leaves the previous accounts polling and sets `config_last_reload_successful` to 0; the
+/// caller (the reload task) carries on either way, so later reloads and SIGHUP keep working.
+pub(crate) fn reload(
+    source: &ConfigSource,
+    options: &Options,
+    supervisor: &mut Supervisor,
+    store: &Store,
+) -> Result<(), String> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let config = source
+            .load_sharded(options.shard)
+            .map_err(|e| e.to_string())?;
+        log_warnings(&config, options);
+        supervisor.apply(&config)?;
+        Ok(config.accounts.len())
+    }))
+    .unwrap_or_else(|p| {
+        Err(format!(
+            "reading the configuration panicked: {}",
+            panic_message(&*p)
+        ))
+    });
+    store.record_reload(outcome.is_ok());
+    match outcome {
+        Ok(accounts) => {
+            tracing::info!(accounts, "configuration reloaded");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!("configuration rejected, the previous one keeps running:\n{e}");
+            Err(e)
+        }
+    }
 }

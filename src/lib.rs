@@ -67,7 +67,9 @@ pub async fn run(
     store.record_reload(true);
     let root = CancellationToken::new();
     let mut supervisor = Supervisor::new(store.clone(), &root);
-    supervisor.apply(&config);
+    supervisor
+        .apply(&config)
+        .map_err(|e| config::ConfigError { problems: vec![e] })?;
     match config.shard {
         Some(shard) => {
             tracing::info!(accounts = config.accounts.len(), %shard, other_shards = config.other_shards.len(), "polling started")
@@ -85,22 +87,7 @@ pub async fn run(
                     Some(()) = reload_signal.recv() => None,
                     _ = root.cancelled() => break,
                 };
-                let outcome = match source.load_sharded(options.shard) {
-                    Ok(config) => {
-                        log_warnings(&config, &options);
-                        supervisor.apply(&config);
-                        store.record_reload(true);
-                        tracing::info!(accounts = config.accounts.len(), "configuration reloaded");
-                        Ok(())
-                    }
-                    Err(e) => {
-                        store.record_reload(false);
-                        tracing::error!(
-                            "configuration rejected, the previous one keeps running:\n{e}"
-                        );
-                        Err(e.to_string())
-                    }
-                };
+                let outcome = daemon::reload(&source, &options, &mut supervisor, &store);
                 if let Some(reply) = reply {
                     let _ = reply.send(outcome);
                 }

@@ -38,6 +38,23 @@ pub struct AccountTask {
     pub client: Arc<dyn Account>,
     pub ctx: PollContext,
     pub limit: Arc<Semaphore>,
+    /// When the account may poll next. Kept by the supervisor across reloads, so a reload never
+    /// makes an account poll sooner than it would have.
+    pub due: Arc<Due>,
+}
+
+/// The earliest moment an account's next poll may start: the scheduled time while it sleeps,
+/// the end of the attempt's deadline while an attempt is in flight.
+#[derive(Debug, Default)]
+pub struct Due(std::sync::Mutex<Option<SystemTime>>);
+
+impl Due {
+    fn set(&self, at: SystemTime) {
+        *self.0.lock().expect("due lock") = Some(at);
+    }
+    fn get(&self) -> Option<SystemTime> {
+        *self.0.lock().expect("due lock")
+    }
 }
 
 impl AccountTask {
@@ -89,6 +106,7 @@ pub fn tasks(
                     stats,
                 },
                 limit,
+                due: Default::default(),
             }
         })
         .collect()
@@ -103,6 +121,7 @@ pub async fn run_account(
     cancel: CancellationToken,
 ) {
     store.set_next_poll(&task.key, after(first_delay));
+    task.due.set(after(first_delay));
     if !sleep(first_delay, &cancel).await {
         return;
     }
@@ -124,6 +143,7 @@ pub async fn run_account(
             tracing::info!(vendor = task.key.vendor, account = %task.key.account, hold_s = delay.as_secs(), "next poll held off: {why}");
         }
         store.set_next_poll(&task.key, after(delay));
+        task.due.set(after(delay));
         store.set_held(&task.key, held);
         if !sleep(delay, &cancel).await {
             return;
@@ -220,6 +240,8 @@ pub async fn poll(
     let started = Instant::now();
     let mut attempt: u32 = 0;
     loop {
+        // Should a reload cancel this attempt, the next poll waits for its deadline.
+        task.due.set(after(task.schedule.timeout));
         let result = tokio::select! {
             r = attempt_once(task) => r,
             _ = cancel.cancelled() => return None,
@@ -271,40 +293,36 @@ pub async fn poll(
     }
 }
 
-/// One attempt, in its own task so that a panic in vendor code is caught here, under the
-/// account's timeout (the task is aborted when it runs out).
+/// One attempt, in its own task so that a panic in vendor code is caught here. The deadline
+/// travels with the attempt (the spawned task ends at the timeout whoever waits for it), and the
+/// task is aborted when this future is dropped — a cancelled poll leaves no attempt behind, and
+/// with it no open connection to the vendor.
 async fn attempt_once(task: &AccountTask) -> Result<Samples, PollError> {
-    let (client, ctx) = (task.client.clone(), task.ctx.clone());
-    let mut handle = tokio::spawn(async move { client.poll(&ctx).await });
-    match tokio::time::timeout(task.schedule.timeout, &mut handle).await {
+    let (client, ctx, timeout) = (task.client.clone(), task.ctx.clone(), task.schedule.timeout);
+    let handle = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+        tokio::time::timeout(timeout, client.poll(&ctx)).await
+    }));
+    match handle.await {
         Ok(Ok(result)) => result,
-        Ok(Err(join_error)) if join_error.is_panic() => {
-            let payload = join_error.into_panic();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(join_error) if join_error.is_panic() => {
+            let message = panic_message(&*join_error.into_panic());
             Err(PollError::new(
                 FailureReason::Panic,
                 format!("poll panicked: {message}"),
             ))
         }
-        Ok(Err(_cancelled)) => Err(PollError::new(
+        Err(_cancelled) => Err(PollError::new(
             FailureReason::Panic,
             "poll task was cancelled",
         )),
-        Err(_elapsed) => {
-            handle.abort();
-            Err(PollError::new(
-                FailureReason::Timeout,
-                format!(
-                    "no complete answer within the timeout of {}",
-                    humantime::format_duration(task.schedule.timeout)
-                ),
-            )
-            .with_retry(Retry::Backoff))
-        }
+        Ok(Err(_elapsed)) => Err(PollError::new(
+            FailureReason::Timeout,
+            format!(
+                "no complete answer within the timeout of {}",
+                humantime::format_duration(task.schedule.timeout)
+            ),
+        )
+        .with_retry(Retry::Backoff)),
     }
 }
 
@@ -342,18 +360,17 @@ pub fn first_delay(spread: Duration, interval: Duration) -> Duration {
     spread.mul_f64(rand::rng().random_range(0.0..1.0))
 }
 
-/// Starts a loop per account on `tracker`. An account that was already scheduled keeps its next
-/// poll time, so a reload does not cause extra vendor calls.
+/// Starts a loop per account on `tracker`. An account that was already scheduled (its `due` is
+/// set) keeps its next poll time, so a reload does not cause extra vendor calls.
 pub fn spawn_all(
     tasks: Vec<AccountTask>,
     defaults: &Defaults,
     store: &Arc<Store>,
     tracker: &TaskTracker,
     cancel: &CancellationToken,
-    next_polls: &HashMap<AccountKey, SystemTime>,
 ) {
     for task in tasks {
-        let delay = match next_polls.get(&task.key) {
+        let delay = match task.due.get() {
             Some(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
             None => first_delay(defaults.startup_spread, task.schedule.interval),
         };
@@ -367,7 +384,11 @@ pub fn spawn_all(
     }
 }
 
-/// The running accounts: replaced as a whole on reload.
+/// The running accounts: replaced as a whole on reload, as one transaction.
+///
+/// It owns what outlives one configuration: each account's call counters (so counters stay
+/// monotonic) and next-poll time (so a reload causes no extra vendor calls), the HTTP clients
+/// shared by accounts with the same settings, and the task tracker.
 pub struct Supervisor {
     store: Arc<Store>,
     clients: Arc<Clients>,
@@ -375,6 +396,7 @@ pub struct Supervisor {
     root: CancellationToken,
     current: CancellationToken,
     stats: HashMap<AccountKey, Arc<CallStats>>,
+    due: HashMap<AccountKey, Arc<Due>>,
 }
 
 impl Supervisor {
@@ -387,6 +409,7 @@ impl Supervisor {
             current: root.child_token(),
             root: root.clone(),
             stats: HashMap::new(),
+            due: HashMap::new(),
         }
     }
 
@@ -396,34 +419,55 @@ impl Supervisor {
         self.tracker.wait().await;
     }
 
-    /// Replaces the running accounts with `config`'s.
-    pub fn apply(&mut self, config: &Config) {
-        let next_polls: HashMap<_, _> = self
-            .store
-            .statuses()
-            .into_iter()
-            .filter_map(|s| s.next_poll.map(|t| (s.key, t)))
-            .collect();
+    /// Replaces the running accounts with `config`'s. The new task set is built first; only when
+    /// that succeeded are the old loops cancelled and the new ones started. A failure — an error
+    /// or a panic — leaves the old set polling and is returned.
+    pub fn apply(&mut self, config: &Config) -> Result<(), String> {
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut tasks = tasks(config, &self.clients, &self.stats);
+            for t in &mut tasks {
+                if let Some(due) = self.due.get(&t.key) {
+                    t.due = due.clone();
+                }
+            }
+            let infos: Vec<AccountInfo> = tasks.iter().map(|t| t.info()).collect();
+            (tasks, infos)
+        }));
+        let (tasks, infos) =
+            built.map_err(|p| format!("building the accounts panicked: {}", panic_message(&*p)))?;
+
+        // The swap: nothing below can fail.
         self.current.cancel();
         self.current = self.root.child_token();
-        let tasks = tasks(config, &self.clients, &self.stats);
         self.clients
             .retain(config.accounts.iter().map(|a| &a.http.client));
         self.stats = tasks
             .iter()
             .map(|t| (t.key.clone(), t.ctx.stats.clone()))
             .collect();
-        self.store
-            .set_accounts(tasks.iter().map(|t| t.info()).collect());
+        self.due = tasks
+            .iter()
+            .map(|t| (t.key.clone(), t.due.clone()))
+            .collect();
+        self.store.set_accounts(infos);
         spawn_all(
             tasks,
             &config.defaults,
             &self.store,
             &self.tracker,
             &self.current,
-            &next_polls,
         );
+        Ok(())
     }
+}
+
+/// The message of a caught panic.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 #[cfg(test)]
@@ -465,6 +509,9 @@ mod tests {
             })
         }
         fn describe(&self) -> String {
+            if self.panic_on == Some(0) {
+                panic!("scripted panic while the account is described");
+            }
             "scripted".into()
         }
     }
@@ -486,6 +533,7 @@ mod tests {
             client: account.clone(),
             ctx: PollContext::new(reqwest::Client::new(), Default::default()),
             limit: Arc::new(Semaphore::new(4)),
+            due: Default::default(),
         };
         (task, account)
     }
@@ -757,6 +805,115 @@ mod tests {
         assert_eq!(store.statuses()[0].held, None, "succeeded: no longer held");
         cancel.cancel();
         handle.await.unwrap();
+    }
+
+    fn config(accounts: Vec<(&str, Scripted)>) -> (Config, Vec<Arc<Scripted>>) {
+        let mut handles = Vec::new();
+        let accounts = accounts
+            .into_iter()
+            .map(|(name, account)| {
+                let account = Arc::new(account);
+                handles.push(account.clone());
+                AccountConfig {
+                    vendor: crate::vendors::VENDORS[0],
+                    name: name.into(),
+                    schedule: Schedule {
+                        interval: Duration::from_millis(50),
+                        timeout: Duration::from_millis(200),
+                        max_staleness: Duration::from_secs(60),
+                        retries: 0,
+                        retry_backoff: Duration::from_millis(1),
+                    },
+                    client: account,
+                    http: Default::default(),
+                }
+            })
+            .collect();
+        let config = Config {
+            defaults: Defaults {
+                jitter: 0.0,
+                startup_spread: Duration::ZERO,
+                ..Defaults::default()
+            },
+            accounts,
+            shard: None,
+            other_shards: Vec::new(),
+            warnings: Vec::new(),
+        };
+        (config, handles)
+    }
+
+    #[tokio::test]
+    async fn a_reload_that_panics_while_building_keeps_the_old_accounts_polling() {
+        let store = Arc::new(Store::new());
+        let root = CancellationToken::new();
+        let mut supervisor = Supervisor::new(store.clone(), &root);
+        let (old, old_accounts) = config(vec![(
+            "old",
+            scripted(0, PollError::new(FailureReason::Api, "")),
+        )]);
+        supervisor.apply(&old).unwrap();
+
+        let mut panicky = scripted(0, PollError::new(FailureReason::Api, ""));
+        panicky.panic_on = Some(0);
+        let (new, new_accounts) = config(vec![("new", panicky)]);
+        let e = supervisor.apply(&new).unwrap_err();
+        assert!(
+            e.contains("scripted panic while the account is described"),
+            "{e}"
+        );
+
+        let seen = old_accounts[0].calls.load(Ordering::SeqCst);
+        for _ in 0..500 {
+            if old_accounts[0].calls.load(Ordering::SeqCst) >= seen + 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            old_accounts[0].calls.load(Ordering::SeqCst) >= seen + 3,
+            "the old account kept polling"
+        );
+        assert_eq!(new_accounts[0].calls.load(Ordering::SeqCst), 0);
+        assert_eq!(store.statuses().len(), 1);
+        assert_eq!(store.statuses()[0].key.account, "old");
+        root.cancel();
+        supervisor.wait().await;
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_poll_aborts_its_attempt() {
+        let store = Arc::new(Store::new());
+        let mut s = scripted(0, PollError::new(FailureReason::Api, ""));
+        s.hang = true;
+        let (mut t, account) = task("a", s, 0);
+        t.schedule.timeout = Duration::from_secs(3600);
+        store.set_accounts(vec![t.info()]);
+        let cancel = CancellationToken::new();
+        let polling = tokio::spawn({
+            let (store, cancel) = (store.clone(), cancel.clone());
+            async move { poll(&t, &store, &cancel).await }
+        });
+        for _ in 0..500 {
+            if account.calls.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        cancel.cancel();
+        assert!(polling.await.unwrap().is_none());
+        // The poll (and its task) are gone; a running attempt would still hold the account.
+        for _ in 0..500 {
+            if Arc::strong_count(&account) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            Arc::strong_count(&account),
+            1,
+            "the attempt task outlived its cancelled poll"
+        );
     }
 
     #[test]
