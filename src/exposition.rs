@@ -287,7 +287,7 @@ fn write_value(out: &mut String, value: f64) {
         out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
     } else if value.fract() == 0.0 && value.abs() < 1e15 {
         // Integral values (bytes, counts, timestamps) print without a decimal point or exponent.
-        let _ = write!(out, "{}", value as i64);
+        out.push_str(itoa::Buffer::new().format(value as i64));
     } else {
         let _ = write!(out, "{value}");
     }
@@ -295,15 +295,25 @@ fn write_value(out: &mut String, value: f64) {
 
 /// Escapes a label value or HELP text. Quotes are escaped in label values (both formats) and in
 /// OpenMetrics HELP; the classic HELP escapes only backslash and newline.
+///
+/// Copies runs without special characters whole: most values have none, and pushing them one
+/// `char` at a time was most of the cost of a render.
 fn escape_into(out: &mut String, s: &str, quotes: bool) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' if quotes => out.push_str("\\\""),
-            c => out.push(c),
-        }
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped = match b {
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'"' if quotes => "\\\"",
+            _ => continue,
+        };
+        // The special characters are ASCII, so `i` is always on a char boundary.
+        out.push_str(&s[start..i]);
+        out.push_str(escaped);
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
 }
 
 #[cfg(test)]
@@ -349,6 +359,18 @@ mod tests {
         assert!(text.contains("# HELP x_polls_total Polls\n# TYPE x_polls_total counter\nx_polls_total{account=\"acme\"} 3\n"));
         assert!(text.contains("# TYPE x_info gauge\nx_info{account=\"acme\",tier=\"pro\"} 1\n"));
         assert!(!text.contains("# UNIT") && !text.contains("# EOF"));
+    }
+
+    #[test]
+    fn escaping_copies_runs_and_keeps_unicode() {
+        let mut s = String::new();
+        escape_into(&mut s, "", true);
+        escape_into(&mut s, "plain", true);
+        escape_into(&mut s, "北京\"q\"\\n\nü", true);
+        assert_eq!(s, "plain北京\\\"q\\\"\\\\n\\nü");
+        let mut help = String::new();
+        escape_into(&mut help, "say \"hi\"\n\\", false);
+        assert_eq!(help, "say \"hi\"\\n\\\\");
     }
 
     #[test]
