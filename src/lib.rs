@@ -21,6 +21,7 @@
 //! [`run`] ties them together and takes its shutdown signal as a future, so tests start the real
 //! server in process.
 
+pub mod chunks;
 pub mod config;
 pub mod daemon;
 pub mod exposition;

@@ -1,0 +1,292 @@
+//! A gzip body assembled from independently compressed pieces, and its plain text on demand.
+//!
+//! Each piece of the exposition (a family header, or one family's lines for a block of accounts)
+//! is deflated on its own into a [`Segment`]: a raw deflate stream that starts from an empty
+//! dictionary and ends on a byte boundary (a sync flush) without a final block. Segments can then
+//! be concatenated in any order into one valid deflate stream (pigz does the same), closed with an
+//! empty final block and wrapped in a gzip header and trailer. The trailer's CRC-32 is combined
+//! from the segments' own CRCs, so assembling a body touches no text: when one account changes,
+//! only its block is rendered and compressed again, and the rest is copied as compressed bytes.
+//!
+//! The plain text is not kept for large expositions: it is inflated from the gzip body while it
+//! is sent ([`PlainBody`]), which costs CPU on plain scrapes (Prometheus asks for gzip) and saves
+//! holding the text itself, about ten times the size of its compressed form.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+/// The ten bytes every body starts with: gzip, deflate, no name, no time, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+/// An empty final block with fixed Huffman codes: ends the deflate stream.
+const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
+/// Size of the frames a plain body is sent in.
+const FRAME: usize = 64 * 1024;
+
+/// One piece of text, compressed on its own.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    deflated: Bytes,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl Segment {
+    /// Length of the text it holds.
+    pub fn text_len(&self) -> u64 {
+        self.len
+    }
+
+    /// Compressed size.
+    pub fn deflated_len(&self) -> usize {
+        self.deflated.len()
+    }
+}
+
+/// Makes segments, reusing one compressor (its tables are large: allocating them per piece would
+/// cost more than compressing a small piece).
+pub struct Deflater {
+    compress: Compress,
+}
+
+impl Default for Deflater {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Deflater {
+    pub fn new() -> Self {
+        Self {
+            compress: Compress::new(Compression::fast(), false),
+        }
+    }
+
+    pub fn segment(&mut self, text: &[u8]) -> Segment {
+        let c = &mut self.compress;
+        c.reset();
+        let mut out = Vec::with_capacity(text.len() / 6 + 64);
+        loop {
+            let consumed = c.total_in() as usize;
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(256));
+            }
+            c.compress_vec(&text[consumed..], &mut out, FlushCompress::Sync)
+                .expect("deflate into memory cannot fail");
+            // Done once all input is in and the flush did not run out of room.
+            if c.total_in() as usize == text.len() && out.len() < out.capacity() {
+                break;
+            }
+        }
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(text);
+        out.shrink_to_fit();
+        Segment {
+            deflated: Bytes::from(out),
+            crc,
+            len: text.len() as u64,
+        }
+    }
+}
+
+/// A gzip body: the segments in order, closed.
+#[derive(Clone, Debug)]
+pub struct GzipBody {
+    bytes: Bytes,
+    text_len: u64,
+}
+
+impl GzipBody {
+    pub fn assemble<'a>(segments: impl IntoIterator<Item = &'a Segment> + Clone) -> Self {
+        let size: usize = segments.clone().into_iter().map(|s| s.deflated.len()).sum();
+        let mut out = Vec::with_capacity(GZIP_HEADER.len() + size + FINAL_BLOCK.len() + 8);
+        out.extend_from_slice(&GZIP_HEADER);
+        let mut crc = crc32fast::Hasher::new();
+        let mut text_len = 0u64;
+        for s in segments {
+            out.extend_from_slice(&s.deflated);
+            crc.combine(&s.crc);
+            text_len += s.len;
+        }
+        out.extend_from_slice(&FINAL_BLOCK);
+        out.extend_from_slice(&crc.finalize().to_le_bytes());
+        out.extend_from_slice(&(text_len as u32).to_le_bytes());
+        Self {
+            bytes: Bytes::from(out),
+            text_len,
+        }
+    }
+
+    /// The whole text compressed as one stream: better compression for small bodies.
+    pub fn whole(text: &[u8]) -> Self {
+        let mut d = Deflater::new();
+        Self::assemble([&d.segment(text)])
+    }
+
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Length of the text it decompresses to.
+    pub fn text_len(&self) -> u64 {
+        self.text_len
+    }
+
+    /// The raw deflate stream inside the gzip wrapping.
+    fn deflate_stream(&self) -> Bytes {
+        self.bytes
+            .slice(GZIP_HEADER.len()..self.bytes.len() - 8)
+    }
+
+    /// The whole text, decompressed at once.
+    pub fn inflate(&self) -> Bytes {
+        let mut body = PlainBody::new(self);
+        let mut out = Vec::with_capacity(self.text_len as usize);
+        while let Some(frame) = body.next_frame() {
+            out.extend_from_slice(&frame);
+        }
+        Bytes::from(out)
+    }
+}
+
+/// The plain text of a [`GzipBody`], inflated frame by frame as the response is sent.
+pub struct PlainBody {
+    input: Bytes,
+    inflate: Decompress,
+    remaining: u64,
+}
+
+impl PlainBody {
+    pub fn new(gzip: &GzipBody) -> Self {
+        Self {
+            input: gzip.deflate_stream(),
+            inflate: Decompress::new(false),
+            remaining: gzip.text_len,
+        }
+    }
+
+    fn next_frame(&mut self) -> Option<Bytes> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let want = (self.remaining as usize).min(FRAME);
+        let mut out = Vec::with_capacity(want);
+        while out.len() < want {
+            let consumed = self.inflate.total_in() as usize;
+            let status = self
+                .inflate
+                .decompress_vec(&self.input[consumed..], &mut out, FlushDecompress::None)
+                // Only ever fed bytes this module compressed itself.
+                .expect("inflating a body this process deflated");
+            if status == Status::StreamEnd {
+                break;
+            }
+        }
+        self.remaining -= out.len() as u64;
+        if out.is_empty() {
+            self.remaining = 0;
+            return None;
+        }
+        Some(Bytes::from(out))
+    }
+}
+
+impl http_body::Body for PlainBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.get_mut().next_frame().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn gunzip(b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(b)
+            .read_to_end(&mut out)
+            .expect("a valid gzip stream");
+        out
+    }
+
+    fn text(n: usize, seed: u64) -> Vec<u8> {
+        (0..n)
+            .map(|i| format!("metric_{}{{account=\"a{}\"}} {}\n", i % 7, seed, i as u64 * seed))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn segments_concatenate_into_one_gzip_stream() {
+        let mut d = Deflater::new();
+        let pieces: Vec<Vec<u8>> = vec![
+            text(3, 1),
+            Vec::new(),
+            text(5000, 2),
+            b"\\\"\n".to_vec(),
+            text(1, 3),
+        ];
+        let segments: Vec<Segment> = pieces.iter().map(|p| d.segment(p)).collect();
+        let body = GzipBody::assemble(&segments);
+        let want = pieces.concat();
+        assert_eq!(gunzip(body.bytes()), want, "standard gzip decoder");
+        assert_eq!(body.text_len(), want.len() as u64);
+        assert_eq!(&body.inflate()[..], &want[..], "our own inflate");
+        // A reordering is still valid: segments depend on nothing before them.
+        let reordered = GzipBody::assemble([&segments[4], &segments[0], &segments[2]]);
+        assert_eq!(
+            gunzip(reordered.bytes()),
+            [&pieces[4][..], &pieces[0], &pieces[2]].concat()
+        );
+    }
+
+    #[test]
+    fn empty_body_and_whole_body() {
+        let empty = GzipBody::assemble(std::iter::empty::<&Segment>());
+        assert!(gunzip(empty.bytes()).is_empty());
+        assert!(empty.inflate().is_empty());
+        let t = text(20_000, 9);
+        let whole = GzipBody::whole(&t);
+        assert_eq!(gunzip(whole.bytes()), t);
+        assert!(whole.bytes().len() < t.len() / 4, "compresses");
+    }
+
+    #[test]
+    fn plain_body_streams_exact_length_in_frames() {
+        let t = text(40_000, 5);
+        assert!(t.len() > 3 * FRAME);
+        let gz = GzipBody::whole(&t);
+        let mut body = PlainBody::new(&gz);
+        assert_eq!(
+            http_body::Body::size_hint(&body).exact(),
+            Some(t.len() as u64)
+        );
+        let mut got = Vec::new();
+        let mut frames = 0;
+        while let Some(f) = body.next_frame() {
+            assert!(f.len() <= FRAME);
+            got.extend_from_slice(&f);
+            frames += 1;
+        }
+        assert!(http_body::Body::is_end_stream(&body));
+        assert_eq!(got, t);
+        assert!(frames >= 4);
+    }
+}
