@@ -136,8 +136,7 @@ impl GzipBody {
 
     /// The raw deflate stream inside the gzip wrapping.
     fn deflate_stream(&self) -> Bytes {
-        self.bytes
-            .slice(GZIP_HEADER.len()..self.bytes.len() - 8)
+        self.bytes.slice(GZIP_HEADER.len()..self.bytes.len() - 8)
     }
 
     /// The whole text, decompressed at once.
@@ -201,7 +200,11 @@ impl http_body::Body for PlainBody {
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        Poll::Ready(self.get_mut().next_frame().map(|b| Ok(http_body::Frame::data(b))))
+        Poll::Ready(
+            self.get_mut()
+                .next_frame()
+                .map(|b| Ok(http_body::Frame::data(b))),
+        )
     }
 
     fn is_end_stream(&self) -> bool {
@@ -228,7 +231,14 @@ mod tests {
 
     fn text(n: usize, seed: u64) -> Vec<u8> {
         (0..n)
-            .map(|i| format!("metric_{}{{account=\"a{}\"}} {}\n", i % 7, seed, i as u64 * seed))
+            .map(|i| {
+                format!(
+                    "metric_{}{{account=\"a{}\"}} {}\n",
+                    i % 7,
+                    seed,
+                    i as u64 * seed
+                )
+            })
             .collect::<String>()
             .into_bytes()
     }

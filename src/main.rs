@@ -206,7 +206,7 @@ async fn once(source: &ConfigSource, shard: Option<Shard>) -> anyhow::Result<Exi
     let failures = scheduler::poll_all_once(tasks, store.clone()).await;
     print!(
         "{}",
-        String::from_utf8_lossy(Renderer::new(store).exposition(Format::Classic).body())
+        String::from_utf8_lossy(&Renderer::new(store).exposition(Format::Classic).body())
     );
     for (key, e) in &failures {
         eprintln!(

@@ -1,20 +1,27 @@
 //! Rendering: the exporter's own metric families, its build info, and the exposition rendered
 //! from the store with its cache.
 //!
-//! Rendering happens at most once per change (a new poll outcome, a reload, or an account's data
-//! turning stale), and the bytes (and their gzip form) are shared by every scrape until the next
-//! change. The encoders themselves (types, escaping, the two text formats) are in
-//! [`crate::exposition`].
+//! Rendering is proportional to what changed. Accounts are taken in blocks of [`BLOCK`] in the
+//! store's order; each block's lines of each family are rendered (escaped, numbers formatted)
+//! once when one of its accounts changes (a poll outcome, a reload, its data turning stale) and
+//! kept only compressed ([`crate::chunks`]). A scrape after a change renders the changed blocks
+//! and splices every block's compressed pieces under the family headers: the sample lines are the
+//! same in both text formats, so both formats share the blocks and differ only in their headers.
+//! The store's lock is held only to copy out what changed, never while rendering, so polls never
+//! wait for a render. The assembled bytes are shared by every scrape until the next change.
+//!
+//! The encoders themselves (types, escaping, the two text formats) are in [`crate::exposition`].
 
-use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use crate::chunks::{Deflater, GzipBody, PlainBody, Segment};
 use crate::exposition::{write_eof, write_header, write_sample, Format, MetricDesc};
-use crate::store::{Entry, State, Store};
+use crate::outcome::{CallStats, FailureReason};
+use crate::store::{AccountKey, Entry, Snapshot, State, Store};
 
 static UP: MetricDesc = MetricDesc::gauge(
     "quota_exporter_up",
@@ -89,40 +96,7 @@ pub fn revision() -> &'static str {
     option_env!("QUOTA_EXPORTER_REVISION").unwrap_or("unknown")
 }
 
-/// One vendor family gathered across accounts: its description and (account, sample) pairs.
-type MergedFamily<'a> = (
-    &'static MetricDesc,
-    Vec<(&'a str, &'a crate::exposition::Sample)>,
-);
-
-/// Bytes of one rendering, shared by every scrape until the next change.
-pub struct Rendered {
-    generation: u64,
-    /// The earliest moment an account's data turns stale: the rendering is out of date then.
-    expires: Option<Instant>,
-    body: Bytes,
-    gzip: OnceLock<Bytes>,
-}
-
-impl Rendered {
-    pub fn body(&self) -> &Bytes {
-        &self.body
-    }
-
-    /// The body gzip-compressed, made on the first scrape that asks for it.
-    pub fn gzip(&self) -> &Bytes {
-        self.gzip.get_or_init(|| {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(self.body.len() / 4),
-                flate2::Compression::fast(),
-            );
-            encoder.write_all(&self.body).expect("writing to memory");
-            Bytes::from(encoder.finish().expect("writing to memory"))
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct FormatKey(u8);
 
 impl From<Format> for FormatKey {
@@ -134,17 +108,126 @@ impl From<Format> for FormatKey {
     }
 }
 
-/// Renders a store's state into the exposition and keeps the bytes until the state changes.
+/// Accounts per block. A block is the unit of re-rendering: when one of its accounts changes,
+/// its lines are rendered and compressed again, and every other block is reused as it is.
+/// Small enough that a change costs little, large enough that each block's piece of a family
+/// compresses well on its own.
+const BLOCK: usize = 32;
+/// Expositions up to this size also keep their plain text, and compress as one stream (better
+/// ratio); larger ones keep only the compressed form and inflate it for plain scrapes.
+const KEEP_PLAIN_MAX: u64 = 1 << 20;
+
+/// The exporter's per-account families, in the order they are written.
+static PER_ACCOUNT: [&MetricDesc; 8] = [
+    &UP,
+    &LAST_SUCCESS,
+    &POLL_DURATION,
+    &POLL_INTERVAL,
+    &POLLS,
+    &POLL_FAILURES,
+    &API_REQUESTS,
+    &TOKEN_REFRESHES,
+];
+
+/// Bytes of one rendering, shared by every scrape until the next change.
+pub struct Rendered {
+    generation: u64,
+    /// The earliest moment an account's data turns stale: the rendering is out of date then.
+    expires: Option<Instant>,
+    gzip: GzipBody,
+    /// The plain text, kept only for small expositions.
+    plain: Option<Bytes>,
+}
+
+impl Rendered {
+    /// The plain text, all at once (inflated when not kept).
+    pub fn body(&self) -> Bytes {
+        match &self.plain {
+            Some(b) => b.clone(),
+            None => self.gzip.inflate(),
+        }
+    }
+
+    /// The plain text as a response body: inflated frame by frame while it is sent when not kept.
+    pub fn plain_body(&self) -> axum::body::Body {
+        match &self.plain {
+            Some(b) => axum::body::Body::from(b.clone()),
+            None => axum::body::Body::new(PlainBody::new(&self.gzip)),
+        }
+    }
+
+    /// The gzip form, assembled with this rendering.
+    pub fn gzip(&self) -> &Bytes {
+        self.gzip.bytes()
+    }
+
+    /// Length of the plain text.
+    pub fn len(&self) -> u64 {
+        self.gzip.text_len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What rendering needs of one account, copied out of the store so no lock is held meanwhile.
+struct View {
+    stamp: u64,
+    key: AccountKey,
+    up: bool,
+    last_success: Option<SystemTime>,
+    last_duration: Option<Duration>,
+    interval: Duration,
+    polls: u64,
+    failures: [u64; FailureReason::ALL.len()],
+    stats: Arc<CallStats>,
+    /// The snapshot while fresh, and when it stops being so.
+    fresh: Option<(Arc<Snapshot>, Instant)>,
+}
+
+/// One block of accounts, rendered and compressed.
+struct Block {
+    /// The store's change stamp of each of its accounts when it was rendered.
+    stamps: Vec<u64>,
+    /// When the first of its snapshots turns stale.
+    expires: Option<Instant>,
+    /// The block's lines of each of [`PER_ACCOUNT`] (None: no lines).
+    own: [Option<Segment>; PER_ACCOUNT.len()],
+    /// The block's lines of each vendor family, in name order.
+    vendor: Vec<(&'static MetricDesc, Segment)>,
+}
+
+impl Block {
+    fn current(&self, stamps: impl ExactSizeIterator<Item = u64>, now: Instant) -> bool {
+        self.stamps.len() == stamps.len()
+            && self.stamps.iter().copied().eq(stamps)
+            && self.expires.is_none_or(|t| now < t)
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    blocks: Vec<Arc<Block>>,
+    /// Compressed family headers, by format and family name: they never change.
+    headers: HashMap<(FormatKey, &'static str), Segment>,
+    /// The latest rendering of each format; a stale one is dropped as soon as another is made.
+    rendered: BTreeMap<FormatKey, Arc<Rendered>>,
+}
+
+/// Renders a store's state into the exposition and keeps the pieces until they change.
 pub struct Renderer {
     store: Arc<Store>,
-    cache: Mutex<BTreeMap<FormatKey, Arc<Rendered>>>,
+    cache: Mutex<Cache>,
+    keep_plain_max: u64,
 }
 
 impl Renderer {
     pub fn new(store: Arc<Store>) -> Self {
         Self {
             store,
-            cache: Mutex::new(BTreeMap::new()),
+            cache: Mutex::new(Cache::default()),
+            keep_plain_max: KEEP_PLAIN_MAX,
         }
     }
 
@@ -152,29 +235,208 @@ impl Renderer {
         &self.store
     }
 
-    /// The exposition in `format`, rendered now only if something changed since the last time.
+    /// The exposition in `format`. Only the blocks of accounts that changed since the last time
+    /// are rendered again; the store's lock is held only to copy what changed out of it.
     pub fn exposition(&self, format: Format) -> Arc<Rendered> {
         let now = Instant::now();
         let generation = self.store.generation();
         let mut cache = self.cache.lock().expect("cache lock");
-        if let Some(r) = cache.get(&format.into()) {
+        if let Some(r) = cache.rendered.get(&format.into()) {
             if r.generation == generation && r.expires.is_none_or(|t| now < t) {
                 return r.clone();
             }
         }
-        let rendered = Arc::new(self.store.read(|state| render(state, format, now)));
-        cache.insert(format.into(), rendered.clone());
+        let (generation, globals, dirty, count) = self
+            .store
+            .read(|state| changed_blocks(state, &cache.blocks, now));
+        let mut deflater = Deflater::new();
+        cache.blocks.truncate(count);
+        for (i, views) in dirty {
+            let block = Arc::new(render_block(&views, &mut deflater));
+            match cache.blocks.get_mut(i) {
+                Some(slot) => *slot = block,
+                None => cache.blocks.push(block),
+            }
+        }
+        let rendered = Arc::new(assemble(
+            &mut cache,
+            &globals,
+            generation,
+            format,
+            self.keep_plain_max,
+            &mut deflater,
+        ));
+        // A rendering of the other format made before this change is out of date: not kept.
+        cache.rendered.retain(|_, r| r.generation == generation);
+        cache.rendered.insert(format.into(), rendered.clone());
         rendered
     }
 }
 
-/// Renders the whole exposition from the store's state.
-fn render(state: &State, format: Format, now: Instant) -> Rendered {
-    let mut out = String::with_capacity(4096 + state.accounts.len() * 2048);
+/// The store-wide lines: build info and the last reload.
+struct Globals {
+    reload_ok: bool,
+    reload_success: Option<SystemTime>,
+    accounts: usize,
+}
 
-    write_header(&mut out, &BUILD_INFO, format);
+/// Under the store's lock: which blocks are out of date, with copies of their accounts.
+#[allow(clippy::type_complexity)]
+fn changed_blocks(
+    state: &State,
+    blocks: &[Arc<Block>],
+    now: Instant,
+) -> (u64, Globals, Vec<(usize, Vec<View>)>, usize) {
+    let entries: Vec<&Entry> = state.accounts.values().collect();
+    let mut dirty = Vec::new();
+    for (i, chunk) in entries.chunks(BLOCK).enumerate() {
+        let current = blocks
+            .get(i)
+            .is_some_and(|b| b.current(chunk.iter().map(|e| e.stamp), now));
+        if !current {
+            dirty.push((i, chunk.iter().map(|e| view(e, now)).collect()));
+        }
+    }
+    let globals = Globals {
+        reload_ok: state.reload_ok,
+        reload_success: state.reload_success,
+        accounts: entries.len(),
+    };
+    (
+        state.generation,
+        globals,
+        dirty,
+        entries.len().div_ceil(BLOCK),
+    )
+}
+
+fn view(e: &Entry, now: Instant) -> View {
+    View {
+        stamp: e.stamp,
+        key: e.info.key.clone(),
+        up: e.up,
+        last_success: e.snapshot.as_ref().map(|s| s.taken),
+        last_duration: e.last_duration,
+        interval: e.info.interval,
+        polls: e.polls,
+        failures: e.failures,
+        stats: e.info.stats.clone(),
+        fresh: e
+            .fresh_snapshot(now)
+            .map(|s| (s.clone(), s.taken_instant + e.info.max_staleness)),
+    }
+}
+
+/// Renders one block's lines, family by family, and compresses each family's piece.
+fn render_block(views: &[View], deflater: &mut Deflater) -> Block {
+    let mut text = String::with_capacity(views.len() * 1024);
+    let mut own: [Option<Segment>; PER_ACCOUNT.len()] = Default::default();
+    for (slot, desc) in own.iter_mut().zip(PER_ACCOUNT) {
+        text.clear();
+        for v in views {
+            own_lines(&mut text, desc, v);
+        }
+        if !text.is_empty() {
+            *slot = Some(deflater.segment(text.as_bytes()));
+        }
+    }
+
+    let mut expires: Option<Instant> = None;
+    let mut families: BTreeMap<&'static str, (&'static MetricDesc, String)> = BTreeMap::new();
+    for v in views {
+        let Some((snapshot, stale_at)) = &v.fresh else {
+            continue;
+        };
+        expires = Some(expires.map_or(*stale_at, |t| t.min(*stale_at)));
+        for f in snapshot.samples.families() {
+            let out = &mut families
+                .entry(f.desc.name)
+                .or_insert_with(|| (f.desc, String::new()))
+                .1;
+            for s in &f.samples {
+                write_sample(
+                    out,
+                    f.desc,
+                    &[("account", &v.key.account)],
+                    &s.labels,
+                    s.value,
+                );
+            }
+        }
+    }
+    Block {
+        stamps: views.iter().map(|v| v.stamp).collect(),
+        expires,
+        own,
+        vendor: families
+            .into_values()
+            .map(|(desc, text)| (desc, deflater.segment(text.as_bytes())))
+            .collect(),
+    }
+}
+
+/// One account's lines of one of the exporter's own families.
+fn own_lines(out: &mut String, desc: &'static MetricDesc, v: &View) {
+    let ident = [
+        ("vendor", v.key.vendor),
+        ("account", v.key.account.as_str()),
+    ];
+    let mut one = |value: f64| write_sample(out, desc, &ident, &[], value);
+    match desc.name {
+        n if n == UP.name => one(if v.up { 1.0 } else { 0.0 }),
+        n if n == LAST_SUCCESS.name => {
+            if let Some(t) = v.last_success {
+                one(unix_seconds(t))
+            }
+        }
+        n if n == POLL_DURATION.name => {
+            if let Some(d) = v.last_duration {
+                one(d.as_secs_f64())
+            }
+        }
+        n if n == POLL_INTERVAL.name => one(v.interval.as_secs_f64()),
+        n if n == POLLS.name => one(v.polls as f64),
+        n if n == TOKEN_REFRESHES.name => one(v.stats.token_refreshes() as f64),
+        n if n == POLL_FAILURES.name => {
+            for (reason, count) in FailureReason::ALL.iter().zip(v.failures) {
+                write_sample(
+                    out,
+                    desc,
+                    &ident,
+                    &[("reason", reason.as_str().to_owned())],
+                    count as f64,
+                );
+            }
+        }
+        n if n == API_REQUESTS.name => {
+            for (endpoint, count) in v.stats.requests() {
+                write_sample(
+                    out,
+                    desc,
+                    &ident,
+                    &[("endpoint", endpoint.to_owned())],
+                    count as f64,
+                );
+            }
+        }
+        _ => unreachable!("every per-account family is listed"),
+    }
+}
+
+/// Puts the pieces together in exposition order: store-wide lines, the exporter's per-account
+/// families, then every vendor family, each under its header.
+fn assemble(
+    cache: &mut Cache,
+    globals: &Globals,
+    generation: u64,
+    format: Format,
+    keep_plain_max: u64,
+    deflater: &mut Deflater,
+) -> Rendered {
+    let mut top = String::new();
+    write_header(&mut top, &BUILD_INFO, format);
     write_sample(
-        &mut out,
+        &mut top,
         &BUILD_INFO,
         &[],
         &[
@@ -183,128 +445,71 @@ fn render(state: &State, format: Format, now: Instant) -> Rendered {
         ],
         1.0,
     );
-    write_header(&mut out, &RELOAD_OK, format);
+    write_header(&mut top, &RELOAD_OK, format);
     write_sample(
-        &mut out,
+        &mut top,
         &RELOAD_OK,
         &[],
         &[],
-        if state.reload_ok { 1.0 } else { 0.0 },
+        if globals.reload_ok { 1.0 } else { 0.0 },
     );
-    if let Some(t) = state.reload_success {
-        write_header(&mut out, &RELOAD_TS, format);
-        write_sample(&mut out, &RELOAD_TS, &[], &[], unix_seconds(t));
+    if let Some(t) = globals.reload_success {
+        write_header(&mut top, &RELOAD_TS, format);
+        write_sample(&mut top, &RELOAD_TS, &[], &[], unix_seconds(t));
     }
+    let top = deflater.segment(top.as_bytes());
+    let mut eof = String::new();
+    write_eof(&mut eof, format);
+    let eof = deflater.segment(eof.as_bytes());
 
-    let accounts: Vec<&Entry> = state.accounts.values().collect();
-    fn ident(e: &Entry) -> [(&'static str, &str); 2] {
-        [
-            ("vendor", e.info.key.vendor),
-            ("account", e.info.key.account.as_str()),
-        ]
-    }
-    let mut family = |desc: &'static MetricDesc, per_account: &dyn Fn(&Entry, &mut String)| {
-        if accounts.is_empty() {
-            return;
-        }
-        write_header(&mut out, desc, format);
-        for e in &accounts {
-            per_account(e, &mut out);
-        }
+    let Cache {
+        blocks, headers, ..
+    } = cache;
+    let mut header = |desc: &'static MetricDesc| -> Segment {
+        headers
+            .entry((format.into(), desc.name))
+            .or_insert_with(|| {
+                let mut h = String::new();
+                write_header(&mut h, desc, format);
+                deflater.segment(h.as_bytes())
+            })
+            .clone()
     };
-    family(&UP, &|e, out| {
-        write_sample(out, &UP, &ident(e), &[], if e.up { 1.0 } else { 0.0 })
-    });
-    family(&LAST_SUCCESS, &|e, out| {
-        if let Some(s) = &e.snapshot {
-            write_sample(out, &LAST_SUCCESS, &ident(e), &[], unix_seconds(s.taken));
-        }
-    });
-    family(&POLL_DURATION, &|e, out| {
-        if let Some(d) = e.last_duration {
-            write_sample(out, &POLL_DURATION, &ident(e), &[], d.as_secs_f64());
-        }
-    });
-    family(&POLL_INTERVAL, &|e, out| {
-        write_sample(
-            out,
-            &POLL_INTERVAL,
-            &ident(e),
-            &[],
-            e.info.interval.as_secs_f64(),
-        )
-    });
-    family(&POLLS, &|e, out| {
-        write_sample(out, &POLLS, &ident(e), &[], e.polls as f64)
-    });
-    family(&POLL_FAILURES, &|e, out| {
-        for (reason, n) in &e.failures {
-            write_sample(
-                out,
-                &POLL_FAILURES,
-                &ident(e),
-                &[("reason", reason.as_str().to_owned())],
-                *n as f64,
-            );
-        }
-    });
-    family(&API_REQUESTS, &|e, out| {
-        for (endpoint, n) in e.info.stats.requests() {
-            write_sample(
-                out,
-                &API_REQUESTS,
-                &ident(e),
-                &[("endpoint", endpoint.to_owned())],
-                n as f64,
-            );
-        }
-    });
-    family(&TOKEN_REFRESHES, &|e, out| {
-        write_sample(
-            out,
-            &TOKEN_REFRESHES,
-            &ident(e),
-            &[],
-            e.info.stats.token_refreshes() as f64,
-        )
-    });
-
-    // Vendor series: every family once, with the samples of every account whose data is fresh.
-    let mut expires: Option<Instant> = None;
-    let mut families: BTreeMap<&'static str, MergedFamily<'_>> = BTreeMap::new();
-    for e in &accounts {
-        let Some(snapshot) = e.fresh_snapshot(now) else {
-            continue;
-        };
-        let stale_at = snapshot.taken_instant + e.info.max_staleness;
-        expires = Some(expires.map_or(stale_at, |t| t.min(stale_at)));
-        for f in snapshot.samples.families() {
-            let slot = families
-                .entry(f.desc.name)
-                .or_insert_with(|| (f.desc, Vec::new()));
-            slot.1
-                .extend(f.samples.iter().map(|s| (e.info.key.account.as_str(), s)));
+    let mut parts: Vec<Segment> = vec![top];
+    if globals.accounts > 0 {
+        for (i, desc) in PER_ACCOUNT.iter().enumerate() {
+            parts.push(header(desc));
+            parts.extend(blocks.iter().filter_map(|b| b.own[i].clone()));
         }
     }
-    for (desc, samples) in families.values() {
-        write_header(&mut out, desc, format);
-        for (account, sample) in samples {
-            write_sample(
-                &mut out,
-                desc,
-                &[("account", account)],
-                &sample.labels,
-                sample.value,
-            );
+    let mut vendor: BTreeMap<&'static str, &'static MetricDesc> = BTreeMap::new();
+    for b in blocks.iter() {
+        for (desc, _) in &b.vendor {
+            vendor.entry(desc.name).or_insert(desc);
         }
     }
-    write_eof(&mut out, format);
+    for desc in vendor.into_values() {
+        parts.push(header(desc));
+        parts.extend(blocks.iter().filter_map(|b| {
+            b.vendor
+                .binary_search_by(|(d, _)| d.name.cmp(desc.name))
+                .ok()
+                .map(|i| b.vendor[i].1.clone())
+        }));
+    }
+    parts.push(eof);
 
+    let mut gzip = GzipBody::assemble(&parts);
+    let plain = (gzip.text_len() <= keep_plain_max).then(|| {
+        let plain = gzip.inflate();
+        gzip = GzipBody::whole(&plain);
+        plain
+    });
     Rendered {
-        generation: state.generation,
-        expires,
-        body: Bytes::from(out),
-        gzip: OnceLock::new(),
+        generation,
+        expires: blocks.iter().filter_map(|b| b.expires).min(),
+        gzip,
+        plain,
     }
 }
 
@@ -319,7 +524,6 @@ mod tests {
     use crate::exposition::Samples;
     use crate::outcome::{FailureReason, PollError};
     use crate::store::{AccountInfo, AccountKey};
-    use std::time::Duration;
 
     static V: MetricDesc = MetricDesc::gauge("v_seats", "Seats");
 
@@ -416,12 +620,218 @@ mod tests {
         assert!(t.contains("quota_exporter_polls_total{vendor=\"wecom_wedrive\",account=\"a\"} 1"));
     }
 
+    /// A store with several blocks' worth of accounts in every state rendering knows: up, failed
+    /// for various reasons, never polled, stale, with call counters, names and label values that
+    /// need escaping, and vendor families that only some accounts have.
+    fn scenario(store: &Store) {
+        static CAP: MetricDesc = MetricDesc::gauge_with_unit(
+            "v_capacity_bytes",
+            "bytes",
+            "Capacity \"all\"\\pools\nsecond line",
+        );
+        static SEATS: MetricDesc = MetricDesc::gauge("v_seats", "Seats");
+        static FACTS: MetricDesc = MetricDesc::info("v", "Facts");
+        static EXTRA: MetricDesc = MetricDesc::counter("v_extra", "Only some accounts");
+        let vendors = ["wecom_wedrive", "koodrive"];
+        let mut infos = Vec::new();
+        for i in 0..75 {
+            let account = match i {
+                3 => "quote\"back\\slash\nnewline".to_owned(),
+                4 => "北京-ü".to_owned(),
+                _ => format!("acct{i:03}"),
+            };
+            let stale = i % 17 == 5;
+            let stats: Arc<CallStats> = Default::default();
+            for _ in 0..(i % 4) {
+                stats.count_request("gettoken");
+                stats.count_request("mng_capacity");
+            }
+            if i % 3 == 0 {
+                stats.count_token_refresh();
+            }
+            infos.push(AccountInfo {
+                key: AccountKey {
+                    vendor: vendors[i % 2],
+                    account,
+                },
+                interval: Duration::from_secs(60 + i as u64),
+                max_staleness: if stale {
+                    Duration::from_millis(1)
+                } else {
+                    Duration::from_secs(3600)
+                },
+                description: String::new(),
+                stats,
+            });
+        }
+        store.set_accounts(infos.clone());
+        for (i, info) in infos.iter().enumerate() {
+            if i % 11 == 7 {
+                continue; // never polled
+            }
+            let mut s = Samples::new();
+            s.push(&CAP, vec![("pool", "all".into())], (i as f64) * 1e12);
+            s.push(&CAP, vec![("pool", format!("p\"{i}\\\n"))], 0.5 + i as f64);
+            s.set(&SEATS, i as f64);
+            s.push(&FACTS, vec![("tier", "pro ü".into())], 1.0);
+            if i % 5 == 0 {
+                s.set(&EXTRA, f64::NAN);
+            }
+            store.record_success(&info.key, s, Duration::from_millis(10 * i as u64));
+            if i % 4 == 1 {
+                let reason = FailureReason::ALL[i % FailureReason::ALL.len()];
+                store.record_failure(
+                    &info.key,
+                    &PollError::new(reason, "boom"),
+                    Duration::from_millis(1500),
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    /// Timestamps depend on when the test ran: replaced by `T`.
+    fn normalized(text: &str) -> String {
+        text.lines()
+            .map(|l| {
+                if !l.starts_with('#') && l.contains("timestamp_seconds") {
+                    format!("{} T", l.rsplit_once(' ').unwrap().0)
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn both(renderer: &Renderer, format: Format) -> String {
+        let r = renderer.exposition(format);
+        let body = r.body();
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.gzip()[..]), &mut back)
+            .unwrap();
+        assert_eq!(back, body, "the gzip form holds the same text");
+        assert_eq!(r.len(), body.len() as u64);
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn same_bytes_as_the_whole_render_in_both_formats() {
+        // The fixtures were written by the renderer that rendered everything into one buffer.
+        let store = Arc::new(Store::new());
+        scenario(&store);
+        for keep_plain_max in [KEEP_PLAIN_MAX, 0] {
+            let mut renderer = Renderer::new(store.clone());
+            renderer.keep_plain_max = keep_plain_max;
+            for (format, want) in [
+                (
+                    Format::Classic,
+                    include_str!("../tests/fixtures/exposition/classic.txt"),
+                ),
+                (
+                    Format::OpenMetrics,
+                    include_str!("../tests/fixtures/exposition/openmetrics.txt"),
+                ),
+            ] {
+                let got = normalized(&both(&renderer, format));
+                assert!(
+                    got == want,
+                    "{format:?}, plain kept up to {keep_plain_max}:\n{got}"
+                );
+            }
+            assert!(
+                renderer.cache.lock().unwrap().blocks.len() >= 3,
+                "several blocks"
+            );
+        }
+    }
+
+    #[test]
+    fn only_changed_blocks_are_rendered_again() {
+        let store = Arc::new(Store::new());
+        scenario(&store);
+        let renderer = Renderer::new(store.clone());
+        both(&renderer, Format::OpenMetrics);
+        let before: Vec<Arc<Block>> = renderer.cache.lock().unwrap().blocks.clone();
+        let key = AccountKey {
+            vendor: "wecom_wedrive",
+            account: "acct040".into(),
+        };
+        store.record_success(&key, samples(99.0), Duration::from_millis(3));
+        let text = both(&renderer, Format::OpenMetrics);
+        assert!(text.contains("v_seats{account=\"acct040\"} 99\n"), "{text}");
+        let after = renderer.cache.lock().unwrap().blocks.clone();
+        assert_eq!(before.len(), after.len());
+        let changed: Vec<usize> = (0..after.len())
+            .filter(|&i| !Arc::ptr_eq(&before[i], &after[i]))
+            .collect();
+        assert_eq!(
+            changed,
+            vec![40 / BLOCK],
+            "only the block of the changed account"
+        );
+        // Pieced together, the same as rendering everything afresh.
+        let fresh = Renderer::new(store.clone());
+        for format in [Format::OpenMetrics, Format::Classic] {
+            assert_eq!(both(&renderer, format), both(&fresh, format));
+        }
+    }
+
+    #[test]
+    fn reloads_that_move_accounts_between_blocks_render_the_same_as_afresh() {
+        let store = Arc::new(Store::new());
+        scenario(&store);
+        let renderer = Renderer::new(store.clone());
+        both(&renderer, Format::Classic);
+        // Drop one account at the front: every later account moves to another position.
+        let infos: Vec<AccountInfo> = store.read(|s| {
+            s.accounts
+                .values()
+                .skip(1)
+                .map(|e| e.info.clone())
+                .collect()
+        });
+        store.set_accounts(infos);
+        let fresh = Renderer::new(store.clone());
+        assert_eq!(
+            both(&renderer, Format::Classic),
+            both(&fresh, Format::Classic)
+        );
+        store.set_accounts(Vec::new());
+        let empty = both(&renderer, Format::Classic);
+        assert!(!empty.contains("quota_exporter_up"), "{empty}");
+        assert!(empty.contains("quota_exporter_build_info"));
+    }
+
+    #[test]
+    fn an_out_of_date_rendering_of_the_other_format_is_not_kept() {
+        let store = Arc::new(Store::new());
+        let renderer = Renderer::new(store.clone());
+        let a = info("a", Duration::from_secs(3600));
+        store.set_accounts(vec![a.clone()]);
+        renderer.exposition(Format::OpenMetrics);
+        renderer.exposition(Format::Classic);
+        assert_eq!(renderer.cache.lock().unwrap().rendered.len(), 2);
+        store.record_success(&a.key, samples(1.0), Duration::ZERO);
+        renderer.exposition(Format::Classic);
+        let kept: Vec<FormatKey> = renderer
+            .cache
+            .lock()
+            .unwrap()
+            .rendered
+            .keys()
+            .copied()
+            .collect();
+        assert_eq!(kept, vec![FormatKey::from(Format::Classic)]);
+    }
+
     #[test]
     fn openmetrics_and_gzip() {
         let renderer = Renderer::new(Arc::new(Store::new()));
 
         let r = renderer.exposition(Format::OpenMetrics);
-        let t = std::str::from_utf8(r.body()).unwrap();
+        let body = r.body();
+        let t = std::str::from_utf8(&body).unwrap();
         assert!(t.ends_with("# EOF\n") && t.contains("# TYPE quota_exporter_build_info gauge"));
         let mut d = flate2::read::GzDecoder::new(&r.gzip()[..]);
         let mut back = String::new();

@@ -54,7 +54,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        rendered.body().clone().into_response()
+        Response::new(rendered.plain_body())
     };
     let h = response.headers_mut();
     h.insert(

@@ -64,8 +64,12 @@ pub struct Entry {
     pub next_poll: Option<SystemTime>,
     pub held: Option<String>,
     pub polls: u64,
-    pub failures: BTreeMap<FailureReason, u64>,
+    /// Failed polls by reason, in the order of [`FailureReason::ALL`].
+    pub failures: [u64; FailureReason::ALL.len()],
     pub last_duration: Option<Duration>,
+    /// The store's generation at the entry's last change: the renderer re-renders an account
+    /// only when this moved.
+    pub stamp: u64,
 }
 
 impl Entry {
@@ -79,8 +83,9 @@ impl Entry {
             next_poll: None,
             held: None,
             polls: 0,
-            failures: FailureReason::ALL.iter().map(|r| (*r, 0)).collect(),
+            failures: [0; FailureReason::ALL.len()],
             last_duration: None,
+            stamp: 0,
         }
     }
 
@@ -144,13 +149,14 @@ impl Store {
         self.change(|state| {
             let mut old = std::mem::take(&mut state.accounts);
             for info in accounts {
-                let entry = match old.remove(&info.key) {
+                let mut entry = match old.remove(&info.key) {
                     Some(mut e) => {
                         e.info = info;
                         e
                     }
                     None => Entry::new(info),
                 };
+                entry.stamp = state.generation;
                 state.accounts.insert(entry.info.key.clone(), entry);
             }
         });
@@ -168,7 +174,9 @@ impl Store {
 
     pub fn record_success(&self, key: &AccountKey, samples: Samples, took: Duration) {
         self.change(|state| {
+            let generation = state.generation;
             if let Some(e) = state.accounts.get_mut(key) {
+                e.stamp = generation;
                 e.attempted = true;
                 e.up = true;
                 e.polls += 1;
@@ -185,12 +193,14 @@ impl Store {
     /// Records a failed poll. The previous snapshot stays until it is older than `max_staleness`.
     pub fn record_failure(&self, key: &AccountKey, error: &PollError, took: Duration) {
         self.change(|state| {
+            let generation = state.generation;
             if let Some(e) = state.accounts.get_mut(key) {
+                e.stamp = generation;
                 e.attempted = true;
                 e.up = false;
                 e.polls += 1;
                 e.last_duration = Some(took);
-                *e.failures.entry(error.reason).or_default() += 1;
+                e.failures[error.reason as usize] += 1;
                 e.last_error = Some((
                     error.reason,
                     redact_url_queries(&error.message),
@@ -241,5 +251,17 @@ impl Store {
                 held: e.held.clone(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_counts_are_indexed_in_the_order_of_all_reasons() {
+        for (i, reason) in FailureReason::ALL.iter().enumerate() {
+            assert_eq!(*reason as usize, i, "{reason:?}");
+        }
     }
 }
