@@ -25,6 +25,7 @@ pub mod chunks;
 pub mod config;
 pub mod daemon;
 pub mod exposition;
+pub mod memory;
 pub mod outcome;
 pub mod redact;
 pub mod render;
@@ -77,6 +78,10 @@ pub async fn run(
         }
         None => tracing::info!(accounts = config.accounts.len(), "polling started"),
     }
+    // The parsed file and its per-account warnings are not needed any more: the loops hold what
+    // they use. Parsing went through far more memory than it keeps; hand that back.
+    drop(config);
+    memory::release_free_memory();
 
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let reloader = {
@@ -89,6 +94,8 @@ pub async fn run(
                     _ = root.cancelled() => break,
                 };
                 let outcome = daemon::reload(&source, &options, &mut supervisor, &store);
+                // The parse went through far more memory than the config keeps: hand it back.
+                memory::release_free_memory();
                 if let Some(reply) = reply {
                     let _ = reply.send(outcome);
                 }

@@ -72,6 +72,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    quota_exporter::memory::limit_allocator_arenas();
     let args = Args::parse();
     if args.version {
         println!("quota-exporter {} (revision {})", version(), revision());

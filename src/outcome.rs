@@ -5,7 +5,6 @@
 //! Vendors make these, the scheduler acts on them and the store keeps them, so they live apart
 //! from all three: the store never needs to know a vendor.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,23 +12,25 @@ use std::time::Duration;
 /// Counters a vendor client bumps as it calls the vendor. The store reads them when rendering.
 #[derive(Debug, Default)]
 pub struct CallStats {
-    requests: Mutex<BTreeMap<&'static str, u64>>,
+    /// Requests by endpoint, sorted: a handful per account, so a vector (a map node per account
+    /// would cost several times more).
+    requests: Mutex<Vec<(&'static str, u64)>>,
     token_refreshes: AtomicU64,
 }
 
 impl CallStats {
     pub fn count_request(&self, endpoint: &'static str) {
-        *self
-            .requests
-            .lock()
-            .expect("stats lock")
-            .entry(endpoint)
-            .or_default() += 1;
+        let mut requests = self.requests.lock().expect("stats lock");
+        match requests.binary_search_by(|(e, _)| e.cmp(&endpoint)) {
+            Ok(i) => requests[i].1 += 1,
+            Err(i) => requests.insert(i, (endpoint, 1)),
+        }
     }
     pub fn count_token_refresh(&self) {
         self.token_refreshes.fetch_add(1, Ordering::Relaxed);
     }
-    pub fn requests(&self) -> BTreeMap<&'static str, u64> {
+    /// Requests by endpoint, in endpoint order.
+    pub fn requests(&self) -> Vec<(&'static str, u64)> {
         self.requests.lock().expect("stats lock").clone()
     }
     pub fn token_refreshes(&self) -> u64 {

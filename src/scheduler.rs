@@ -127,7 +127,9 @@ pub async fn run_account(
     }
     let mut auth_failures: u32 = 0;
     loop {
-        let Some(outcome) = poll(&task, &store, &cancel).await else {
+        // Boxed: a sleeping loop then holds only its timer, not room for a whole poll's state
+        // (one loop per account, so this is most of what an idle account costs).
+        let Some(outcome) = Box::pin(poll(&task, &store, &cancel)).await else {
             return;
         };
         auth_failures = match &outcome {
