@@ -151,6 +151,15 @@ impl Samples {
         }
     }
 
+    /// Gives back the room the vectors grew into while samples were added: a snapshot is kept
+    /// until the account's next poll, one per account.
+    pub fn shrink_to_fit(&mut self) {
+        self.families.shrink_to_fit();
+        for f in &mut self.families {
+            f.samples.shrink_to_fit();
+        }
+    }
+
     pub fn families(&self) -> &[Family] {
         &self.families
     }

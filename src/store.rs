@@ -172,7 +172,8 @@ impl Store {
         });
     }
 
-    pub fn record_success(&self, key: &AccountKey, samples: Samples, took: Duration) {
+    pub fn record_success(&self, key: &AccountKey, mut samples: Samples, took: Duration) {
+        samples.shrink_to_fit();
         self.change(|state| {
             let generation = state.generation;
             if let Some(e) = state.accounts.get_mut(key) {
