@@ -29,7 +29,9 @@ const FRAME: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub struct Segment {
     deflated: Bytes,
-    crc: crc32fast::Hasher,
+    crc: u32,
+    /// What appending this segment's text multiplies a CRC by (see [`crc`]).
+    shift: u32,
     len: u64,
 }
 
@@ -80,12 +82,11 @@ impl Deflater {
                 break;
             }
         }
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(text);
         out.shrink_to_fit();
         Segment {
             deflated: Bytes::from(out),
-            crc,
+            crc: crc32fast::hash(text),
+            shift: crc::shift_for(text.len() as u64),
             len: text.len() as u64,
         }
     }
@@ -103,15 +104,15 @@ impl GzipBody {
         let size: usize = segments.clone().into_iter().map(|s| s.deflated.len()).sum();
         let mut out = Vec::with_capacity(GZIP_HEADER.len() + size + FINAL_BLOCK.len() + 8);
         out.extend_from_slice(&GZIP_HEADER);
-        let mut crc = crc32fast::Hasher::new();
+        let mut crc = 0u32;
         let mut text_len = 0u64;
         for s in segments {
             out.extend_from_slice(&s.deflated);
-            crc.combine(&s.crc);
+            crc = crc::combine(crc, s.crc, s.shift);
             text_len += s.len;
         }
         out.extend_from_slice(&FINAL_BLOCK);
-        out.extend_from_slice(&crc.finalize().to_le_bytes());
+        out.extend_from_slice(&crc.to_le_bytes());
         out.extend_from_slice(&(text_len as u32).to_le_bytes());
         Self {
             bytes: Bytes::from(out),
@@ -216,6 +217,64 @@ impl http_body::Body for PlainBody {
     }
 }
 
+/// CRC-32 (the gzip one) of a concatenation from the CRCs of its parts, as zlib's
+/// `crc32_combine_op` does it: appending `len` bytes multiplies the CRC so far by x^(8·len)
+/// modulo the CRC polynomial, so each segment keeps that factor and assembling costs one
+/// multiplication per segment, whatever its length.
+mod crc {
+    /// The gzip polynomial, bit-reversed.
+    const POLY: u32 = 0xedb8_8320;
+
+    /// a × b modulo the polynomial (bit-reversed representation).
+    const fn multmodp(a: u32, mut b: u32) -> u32 {
+        let mut m = 1u32 << 31;
+        let mut p = 0u32;
+        loop {
+            if a & m != 0 {
+                p ^= b;
+                if a & (m - 1) == 0 {
+                    break;
+                }
+            }
+            m >>= 1;
+            b = if b & 1 != 0 { (b >> 1) ^ POLY } else { b >> 1 };
+        }
+        p
+    }
+
+    /// x^(2^k) modulo the polynomial, for k = 0..32.
+    const X2N: [u32; 32] = {
+        let mut table = [0u32; 32];
+        let mut p = 1u32 << 30; // x^1
+        table[0] = p;
+        let mut k = 1;
+        while k < 32 {
+            p = multmodp(p, p);
+            table[k] = p;
+            k += 1;
+        }
+        table
+    };
+
+    /// The factor that appending `len` bytes multiplies a CRC by: x^(8·len).
+    pub fn shift_for(len: u64) -> u32 {
+        let (mut n, mut k, mut p) = (len, 3usize, 1u32 << 31); // 8·len = len · 2^3
+        while n != 0 {
+            if n & 1 != 0 {
+                p = multmodp(X2N[k & 31], p);
+            }
+            n >>= 1;
+            k += 1;
+        }
+        p
+    }
+
+    /// CRC of A followed by B, from CRC(A), CRC(B) and B's shift factor.
+    pub fn combine(crc_a: u32, crc_b: u32, shift_b: u32) -> u32 {
+        multmodp(shift_b, crc_a) ^ crc_b
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +324,16 @@ mod tests {
             gunzip(reordered.bytes()),
             [&pieces[4][..], &pieces[0], &pieces[2]].concat()
         );
+    }
+
+    #[test]
+    fn crc_of_a_concatenation_from_its_parts() {
+        let parts: [&[u8]; 5] = [b"", b"a", b"hello, world\n", &[0xff; 1000], &text(3000, 4)];
+        let mut crc = 0;
+        for p in parts {
+            crc = crc::combine(crc, crc32fast::hash(p), crc::shift_for(p.len() as u64));
+        }
+        assert_eq!(crc, crc32fast::hash(&parts.concat()));
     }
 
     #[test]
