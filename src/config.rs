@@ -614,6 +614,7 @@ fn parse_account(
     });
 
     let mut ctx = ParseContext::new(name.clone());
+    ctx.interval = Some(schedule.interval);
     if let Some(w) = (vendor.interval_warning)(schedule.interval) {
         ctx.warn(w);
     }

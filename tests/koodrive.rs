@@ -452,5 +452,22 @@ async fn x_date_outside_the_window_is_rejected_with_a_clock_hint() {
     h.sim.state.koodrive.set_clock_skew(10 * 60);
     h.metrics_until("acme-cn up again", |t| up(t, "acme-cn") == Some(1.0))
         .await;
+
+    // The vendor's clock 10 seconds behind ours (this host runs fast): X-Date is signed 30 s in
+    // the past, so a vendor that refuses any future X-Date still accepts it.
+    h.sim.state.koodrive.set_clock_skew(-10);
+    let t = h.metrics().await;
+    let (auth_before, polls_before) = (failures(&t, "acme-cn", "auth"), polls(&t, "acme-cn"));
+    h.metrics_until("three more polls", |t| {
+        polls(t, "acme-cn") >= polls_before + 3.0
+    })
+    .await;
+    let t = h.metrics().await;
+    assert_eq!(failures(&t, "acme-cn", "auth"), auth_before, "{t}");
+    assert_eq!(up(&t, "acme-cn"), Some(1.0));
     h.stop().await;
+}
+
+fn polls(text: &str, account: &str) -> f64 {
+    value(text, &own("quota_exporter_polls_total", account, "")).unwrap_or(0.0)
 }

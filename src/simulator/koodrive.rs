@@ -3,9 +3,10 @@
 //! Requests are authenticated by app signature or by a bearer token. The signature is verified
 //! here from the documented steps, written out again on purpose (never the exporter's signer): a
 //! shared mistake would otherwise pass unnoticed. `X-Date` must be at most 15 minutes old and not
-//! in the future; "not in the future" allows 5 seconds, because `X-Date` has whole seconds and two
-//! clocks on one machine can round apart. `X-Traceid` must be exactly 58 characters. Failures
-//! answer HTTP 400/401/403 with the vendor's `{code, msg}` envelope.
+//! in the future, to the second, as the rule says. `X-Traceid`, when sent, must be exactly 58
+//! characters. Refusals come in the documented shapes: the API gateway's
+//! `{error_code, error_msg, request_id}` for authentication and throttling (HTTP 401/403/429),
+//! KooDrive's own `{code, msg}` for business errors (HTTP 400).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -24,7 +25,6 @@ use super::{common_fault, json_bytes, Fault, SimState};
 
 const VENDOR: &str = "koodrive";
 const MAX_AGE: Duration = Duration::from_secs(15 * 60);
-const FUTURE_SLACK: Duration = Duration::from_secs(5);
 const TRACE_ID_LEN: usize = 58;
 
 /// One simulated tenant. Space sizes are GB (capacity, quotas, default sizes) and KB (used), as
@@ -220,6 +220,30 @@ fn refuse(status: StatusCode, code: Value, msg: &str) -> Response {
     answer(status, json!({ "code": code, "msg": msg }))
 }
 
+/// A refusal by Huawei's API gateway, in its own envelope, at the status its code documents.
+fn gateway_refuse(code: &str, msg: &str) -> Response {
+    let status = match code.rsplit('.').next().unwrap_or_default() {
+        "0301" | "0303" | "0305" | "0307" => StatusCode::UNAUTHORIZED,
+        "0302" | "0304" | "0306" => StatusCode::FORBIDDEN,
+        "0308" => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let request_id = hex::encode(rand::random::<[u8; 16]>());
+    answer(
+        status,
+        json!({ "error_code": code, "error_msg": msg, "request_id": request_id }),
+    )
+}
+
+/// KooDrive's answer to a request it cannot accept (a business error, HTTP 400).
+fn bad_parameters(why: &str) -> Response {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        json!(13000102),
+        &format!("Verify parameters failed: {why}"),
+    )
+}
+
 /// What the `Authorization` header claims, before anything is verified.
 enum Claim {
     Bearer(String),
@@ -346,9 +370,8 @@ fn verify_app(
         body,
     } = *req;
     let bad_auth = |why: &str| {
-        refuse(
-            StatusCode::UNAUTHORIZED,
-            json!("APIGW.0303"),
+        gateway_refuse(
+            "APIGW.0303",
             &format!("Incorrect app authentication information: {why}"),
         )
     };
@@ -367,7 +390,7 @@ fn verify_app(
     let Some(x_date) = header("x-date").and_then(parse_x_date) else {
         return Err(Box::new(bad_auth("X-Date missing or not YYYYMMDDTHHMMSSZ")));
     };
-    if x_date > now + FUTURE_SLACK {
+    if x_date > now {
         return Err(Box::new(bad_auth("X-Date is in the future")));
     }
     if now.duration_since(x_date).unwrap_or_default() > MAX_AGE {
@@ -452,18 +475,18 @@ async fn authorise(
             return Err(r);
         }
         match fault {
+            Fault::VendorError { code } if code.starts_with("APIG") => {
+                return Err(gateway_refuse(&code, "simulated gateway error"));
+            }
             Fault::VendorError { code } => {
                 let code = code
                     .parse::<i64>()
                     .map_or_else(|_| json!(code), |n| json!(n));
-                return Err(refuse(StatusCode::OK, code, "simulated error"));
+                return Err(refuse(StatusCode::BAD_REQUEST, code, "simulated error"));
             }
             Fault::RateLimit { retry_after_secs } => {
-                let mut r = refuse(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!("APIGW.0308"),
-                    "The throttling threshold has been reached",
-                );
+                let mut r =
+                    gateway_refuse("APIGW.0308", "The throttling threshold has been reached");
                 if let Some(secs) = retry_after_secs {
                     r.headers_mut()
                         .insert(axum::http::header::RETRY_AFTER, secs.into());
@@ -486,39 +509,30 @@ async fn authorise(
         }
     }
 
-    let trace_ok = headers
+    // Optional; when sent, exactly 58 characters.
+    if headers
         .get("x-traceid")
-        .is_some_and(|v| v.len() == TRACE_ID_LEN);
-    if !trace_ok {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            json!(400),
-            "X-Traceid must be exactly 58 characters",
-        ));
+        .is_some_and(|v| v.len() != TRACE_ID_LEN)
+    {
+        return Err(bad_parameters("X-Traceid must be exactly 58 characters"));
     }
     match claim {
-        Claim::Missing | Claim::Unreadable => {
-            Err(refuse(StatusCode::BAD_REQUEST, json!(400), "auth failed"))
-        }
+        Claim::Missing | Claim::Unreadable => Err(gateway_refuse(
+            "APIGW.0305",
+            "Incorrect authentication information: Authorization missing or unreadable",
+        )),
         // Looked up again: an expire_tokens fault may just have revoked the token.
         Claim::Bearer(token) => kd
             .find(|t| t.bearer_tokens.contains(&token))
-            .ok_or_else(|| {
-                refuse(
-                    StatusCode::UNAUTHORIZED,
-                    json!(401),
-                    "auth failed: access token invalid or expired",
-                )
-            }),
+            .ok_or_else(|| gateway_refuse("APIGW.0307", "The token must be updated.")),
         Claim::App {
             signed_headers,
             signature,
             ..
         } => {
             let Some(tenant) = tenant else {
-                return Err(refuse(
-                    StatusCode::UNAUTHORIZED,
-                    json!("APIGW.0303"),
+                return Err(gateway_refuse(
+                    "APIGW.0303",
                     "Incorrect app authentication information: app not found",
                 ));
             };
@@ -695,6 +709,17 @@ mod tests {
         assert!(verify_app(&t, late, &req(&uri, &h), "host;x-date;x-user-id", sig).is_err());
         let early = at - Duration::from_secs(120);
         assert!(verify_app(&t, early, &req(&uri, &h), "host;x-date;x-user-id", sig).is_err());
+        // "Not in the future" means it: one second ahead is refused, the same second is not.
+        let x_date = parse_x_date("20250102T030405Z").unwrap();
+        let ahead = verify_app(
+            &t,
+            x_date - Duration::from_secs(1),
+            &req(&uri, &h),
+            "host;x-date;x-user-id",
+            sig,
+        );
+        assert_eq!(ahead.unwrap_err().status(), 401);
+        assert!(verify_app(&t, x_date, &req(&uri, &h), "host;x-date;x-user-id", sig).is_ok());
     }
 
     #[test]
@@ -759,17 +784,22 @@ mod tests {
             ("x-traceid", "short"),
         ])
         .await;
-        assert_eq!((status, &body["code"]), (400, &json!(400)));
+        // A business error: KooDrive's envelope, HTTP 400.
+        assert_eq!((status, &body["code"]), (400, &json!(13000102)));
+        // X-Traceid is optional.
         let (status, _) = call(&[("authorization", "Bearer demo-bearer-acme")]).await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 200);
+        // Authentication is the gateway's: its envelope, with a request id.
         let (status, body) = call(&[
             ("authorization", "Bearer not-a-token"),
             ("x-traceid", &trace),
         ])
         .await;
-        assert_eq!((status, &body["code"]), (401, &json!(401)));
+        assert_eq!((status, &body["error_code"]), (401, &json!("APIGW.0307")));
+        assert_eq!(body["request_id"].as_str().map(str::len), Some(32));
+        assert!(body.get("code").is_none());
         let (status, body) = call(&[("x-traceid", &trace)]).await;
-        assert_eq!((status, body["msg"].as_str()), (400, Some("auth failed")));
+        assert_eq!((status, &body["error_code"]), (401, &json!("APIGW.0305")));
         // initech-intl answers like older API versions: numbers and booleans as strings.
         let (_, body) = call(&[
             ("authorization", "Bearer demo-bearer-initech"),
@@ -787,6 +817,6 @@ mod tests {
         let trace = "t".repeat(TRACE_ID_LEN);
         let auth = "HMAC-SHA256 AppId=nobody,SignedHeaders=host;x-date;x-user-id,Signature=00";
         let (status, body) = call(&[("authorization", auth), ("x-traceid", &trace)]).await;
-        assert_eq!((status, &body["code"]), (401, &json!("APIGW.0303")));
+        assert_eq!((status, &body["error_code"]), (401, &json!("APIGW.0303")));
     }
 }

@@ -19,6 +19,7 @@ use self::settings::{FieldError, ParseContext};
 use crate::exposition::{MetricDesc, Samples};
 pub use crate::outcome::{CallStats, FailureReason, PollError, Retry};
 
+pub mod answers;
 pub mod guard;
 pub mod http;
 pub mod koodrive;

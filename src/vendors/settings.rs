@@ -8,6 +8,7 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
@@ -32,6 +33,8 @@ impl FieldError {
 /// Handed to a vendor's parser: resolves secrets and collects warnings for the account.
 pub struct ParseContext {
     pub account: String,
+    /// The account's poll interval, for vendors whose tokens or quotas depend on it.
+    pub interval: Option<Duration>,
     warnings: Vec<String>,
 }
 
@@ -39,6 +42,7 @@ impl ParseContext {
     pub fn new(account: impl Into<String>) -> Self {
         Self {
             account: account.into(),
+            interval: None,
             warnings: Vec::new(),
         }
     }

@@ -1,7 +1,7 @@
 //! KooDrive HTTP calls: two `GET`s, authenticated by app signature or by a bearer token, each
 //! with a fresh `X-Traceid` that goes into every failure message (vendor support asks for it).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rand::distr::{Alphanumeric, SampleString};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, HOST};
@@ -19,12 +19,18 @@ use crate::vendors::{
 /// KooDrive wants `X-Traceid`, when sent, to be exactly this long.
 pub const TRACE_ID_LEN: usize = 58;
 
+/// How far in the past `X-Date` is set. KooDrive refuses a date more than 15 minutes old or in
+/// the future at all: signing "now" fails whenever this host's clock runs a second ahead of
+/// KooDrive's, signing a little earlier costs nothing.
+pub const X_DATE_LAG: Duration = Duration::from_secs(30);
+
 /// How the account proves who it is.
 pub enum Credentials {
     /// App signature: HMAC-SHA256 over the request with the app secret.
+    /// The secret is resolved on every poll, like the token, so a rotated one needs no reload.
     App {
         app_id: String,
-        app_secret: SecretString,
+        app_secret: SecretRef,
     },
     /// A token obtained elsewhere; the reference is resolved on every poll so that an external
     /// refresher can rotate the file or variable.
@@ -35,7 +41,7 @@ pub enum Credentials {
 pub enum Auth<'a> {
     App {
         app_id: &'a str,
-        app_secret: &'a SecretString,
+        app_secret: SecretString,
     },
     Bearer(SecretString),
 }
@@ -58,6 +64,8 @@ pub struct Client {
     host: String,
     user_id: Option<String>,
     credentials: Credentials,
+    /// Send a fresh `X-Traceid` with each request (and name it in failures).
+    pub send_trace_id: bool,
 }
 
 impl Client {
@@ -74,6 +82,7 @@ impl Client {
             host,
             user_id,
             credentials,
+            send_trace_id: true,
         })
     }
 
@@ -98,8 +107,16 @@ impl Client {
     /// every poll, so a rotated token is picked up without a reload.
     pub fn auth(&self) -> Result<Auth<'_>, PollError> {
         match &self.credentials {
-            Credentials::App { app_id, app_secret } => Ok(Auth::App { app_id, app_secret }),
-            Credentials::Bearer(token) => token.resolve().map(Auth::Bearer).map_err(|e| {
+            Credentials::App { app_id, app_secret } => app_secret
+                .resolve()
+                .map(|app_secret| Auth::App { app_id, app_secret })
+                .map_err(|e| {
+                    PollError::new(
+                        FailureReason::Auth,
+                        format!("app_secret: {e}; the secret is re-read on every poll"),
+                    )
+                }),
+            Credentials::Bearer(token) => read_bearer(token).map(Auth::Bearer).map_err(|e| {
                 PollError::new(
                     FailureReason::Auth,
                     format!("bearer_token: {e}; the token is re-read on every poll"),
@@ -116,14 +133,18 @@ impl Client {
         endpoint: &'static str,
         path: &str,
     ) -> Result<T, PollError> {
-        let trace_id = Alphanumeric.sample_string(&mut rand::rng(), TRACE_ID_LEN);
-        self.get_traced(ctx, auth, endpoint, path, &trace_id)
+        let trace_id = self
+            .send_trace_id
+            .then(|| Alphanumeric.sample_string(&mut rand::rng(), TRACE_ID_LEN));
+        self.get_traced(ctx, auth, endpoint, path, trace_id.as_deref())
             .await
             .map_err(|mut e| {
                 // The secret cannot normally be in a message; a vendor echoing a header must not
                 // change that.
                 e.message = redact(&e.message, auth.secret());
-                e.message.push_str(&format!(" [X-Traceid {trace_id}]"));
+                if let Some(trace_id) = &trace_id {
+                    e.message.push_str(&format!(" [X-Traceid {trace_id}]"));
+                }
                 e
             })
     }
@@ -134,16 +155,19 @@ impl Client {
         auth: &Auth<'_>,
         endpoint: &'static str,
         path: &str,
-        trace_id: &str,
+        trace_id: Option<&str>,
     ) -> Result<T, PollError> {
-        let x_date = sign::x_date(SystemTime::now());
+        let now = SystemTime::now();
+        let x_date = sign::x_date(now.checked_sub(X_DATE_LAG).unwrap_or(now));
         let mut request = ctx
             .http
             .get(format!("{}{path}", self.base_url))
             .header(HOST, &self.host)
             .header(ACCEPT, "application/json")
-            .header("X-Date", &x_date)
-            .header("X-Traceid", trace_id);
+            .header("X-Date", &x_date);
+        if let Some(trace_id) = trace_id {
+            request = request.header("X-Traceid", trace_id);
+        }
         if let Some(user_id) = &self.user_id {
             request = request.header("X-User-Id", user_id);
         }
@@ -203,29 +227,80 @@ impl Client {
     }
 }
 
-/// The vendor's `code (msg)`, for messages.
-fn vendor_says(status: Option<&Status>) -> String {
-    match status {
-        Some(Status {
-            code: Some(code),
-            msg,
-        }) => {
-            format!(
-                ", KooDrive code {code} ({})",
-                msg.as_deref().unwrap_or_default().trim()
-            )
+/// Reads a bearer token. A file written by a tool that prints the whole header value
+/// (`Bearer eyJ…`) works as well as one holding the bare token.
+fn read_bearer(token: &SecretRef) -> Result<SecretString, String> {
+    let value = token.resolve()?;
+    let raw = value.expose_secret();
+    let bare = match (raw.get(..6), raw.get(6..)) {
+        (Some(word), Some(rest))
+            if word.eq_ignore_ascii_case("bearer")
+                && (rest.is_empty() || rest.starts_with(char::is_whitespace)) =>
+        {
+            rest.trim()
         }
-        Some(Status {
-            code: None,
-            msg: Some(msg),
-        }) => format!(", KooDrive says {:?}", msg.trim()),
-        _ => String::new(),
+        _ => return Ok(value),
+    };
+    if bare.is_empty() {
+        return Err("holds only the word Bearer, no token".to_owned());
     }
+    Ok(SecretString::from(bare.to_owned()))
 }
 
-/// API gateway throttling (`APIG.0308` / `APIGW.0308`: "the throttling threshold has been reached").
-fn is_throttling(code: &str) -> bool {
-    matches!(code, "APIG.0308" | "APIGW.0308")
+/// What the vendor said, for messages: KooDrive's `code (msg)` or the gateway's
+/// `error_code (error_msg)`, and the gateway's `request_id` (support asks for it).
+fn vendor_says(status: Option<&Status>) -> String {
+    let Some(s) = status else {
+        return String::new();
+    };
+    let mut out = match (&s.error_code, &s.code, &s.msg) {
+        (Some(code), _, _) => format!(
+            ", API gateway error {code} ({})",
+            s.error_msg.as_deref().unwrap_or_default().trim()
+        ),
+        (None, Some(code), msg) => format!(
+            ", KooDrive code {code} ({})",
+            msg.as_deref().unwrap_or_default().trim()
+        ),
+        (None, None, Some(msg)) => format!(", KooDrive says {:?}", msg.trim()),
+        (None, None, None) => String::new(),
+    };
+    if let Some(id) = &s.request_id {
+        out.push_str(&format!(", request_id {id}"));
+    }
+    out
+}
+
+/// What a Huawei API gateway code (`APIGW.0303`, `APIG.0303`) means for us.
+#[derive(Debug, PartialEq)]
+enum Gateway {
+    /// 0301 IAM authentication, 0303 app authentication, 0305 authentication information
+    /// incorrect; 0307 the token must be updated.
+    Auth,
+    /// 0302 IAM user, 0304 app, 0306 access to the API: not authorised.
+    Permission,
+    /// 0308 the throttling threshold has been reached.
+    Throttled,
+    Other,
+}
+
+fn gateway(status: Option<&Status>) -> Option<Gateway> {
+    let status = status?;
+    let code = status.gateway_code()?;
+    let number = code.rsplit('.').next().unwrap_or_default();
+    let said = status
+        .error_msg
+        .as_deref()
+        .or(status.msg.as_deref())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    Some(match number {
+        "0301" | "0303" | "0305" | "0307" => Gateway::Auth,
+        "0302" | "0304" | "0306" => Gateway::Permission,
+        "0308" => Gateway::Throttled,
+        _ if said.contains("throttl") => Gateway::Throttled,
+        _ => Gateway::Other,
+    })
 }
 
 fn rate_limited(message: String, headers: &reqwest::header::HeaderMap) -> PollError {
@@ -233,7 +308,9 @@ fn rate_limited(message: String, headers: &reqwest::header::HeaderMap) -> PollEr
         .with_retry(retry_after(headers).map_or(Retry::Backoff, Retry::After))
 }
 
-/// Classifies an answer with an HTTP error status.
+/// Classifies an answer with an HTTP error status. Only the gateway's authentication codes (and a
+/// bare 401) are `auth`: KooDrive answers its own business errors with HTTP 400 too
+/// (`13000102 Verify parameters failed`), and those are `api`.
 pub fn classify_status(
     endpoint: &str,
     status: reqwest::StatusCode,
@@ -242,21 +319,33 @@ pub fn classify_status(
     auth: &Auth<'_>,
 ) -> PollError {
     let what = format!("{endpoint}: HTTP {status}{}", vendor_says(envelope));
-    if envelope
-        .and_then(|s| s.code.as_deref())
-        .is_some_and(is_throttling)
-        || status.as_u16() == 429
-    {
+    let gateway = gateway(envelope);
+    if gateway == Some(Gateway::Throttled) || status.as_u16() == 429 {
         return rate_limited(
             format!("{what}: KooDrive's API gateway is throttling this app; backing off"),
             headers,
         );
     }
-    match status.as_u16() {
-        400 | 401 => {
-            let said = envelope.map(|s| format!("{} {}", s.code.as_deref().unwrap_or_default(), s.msg.as_deref().unwrap_or_default()));
-            let about_time = said.map(|s| s.to_ascii_lowercase()).is_some_and(|s| {
-                ["date", "time", "expire", "clock", "skew"].iter().any(|w| s.contains(w))
+    let permission = || {
+        PollError::new(
+            FailureReason::Permission,
+            format!("{what}: this app or user may not call the management API; check the app's API authorisation and that user_id is a tenant admin"),
+        )
+    };
+    match (gateway, status.as_u16()) {
+        (Some(Gateway::Auth), _) | (None, 401) => {
+            let said = envelope.map(|s| {
+                [&s.code, &s.msg, &s.error_code, &s.error_msg]
+                    .iter()
+                    .filter_map(|v| v.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_ascii_lowercase()
+            });
+            let about_time = said.is_some_and(|s| {
+                ["date", "time", "expire", "clock", "skew"]
+                    .iter()
+                    .any(|w| s.contains(w))
             });
             let advice = match auth {
                 Auth::App { .. } if about_time => {
@@ -271,13 +360,18 @@ pub fn classify_status(
             };
             PollError::new(FailureReason::Auth, format!("{what}: {advice}"))
         }
-        403 => PollError::new(
-            FailureReason::Permission,
-            format!("{what}: this app or user may not call the management API; check the app's API authorisation and that user_id is a tenant admin"),
+        (Some(Gateway::Permission), _) | (None, 403) => permission(),
+        (_, 503) if retry_after(headers).is_some() => {
+            PollError::new(FailureReason::HttpStatus, what)
+                .with_retry(Retry::After(retry_after(headers).unwrap_or_default()))
+        }
+        (_, 500..=599) => {
+            PollError::new(FailureReason::HttpStatus, what).with_retry(Retry::Backoff)
+        }
+        (None, 400) if envelope.is_some_and(|s| s.code.is_some()) => PollError::new(
+            FailureReason::Api,
+            format!("{what}: KooDrive refused the request"),
         ),
-        503 if retry_after(headers).is_some() => PollError::new(FailureReason::HttpStatus, what)
-            .with_retry(Retry::After(retry_after(headers).unwrap_or_default())),
-        500..=599 => PollError::new(FailureReason::HttpStatus, what).with_retry(Retry::Backoff),
         _ => PollError::new(FailureReason::HttpStatus, what),
     }
 }
@@ -289,7 +383,7 @@ pub fn classify_code(
     headers: &reqwest::header::HeaderMap,
 ) -> PollError {
     let what = format!("{endpoint}: KooDrive error{}", vendor_says(Some(status)));
-    if status.code.as_deref().is_some_and(is_throttling) {
+    if gateway(Some(status)) == Some(Gateway::Throttled) {
         return rate_limited(
             format!("{what}: KooDrive's API gateway is throttling this app; backing off"),
             headers,
@@ -317,6 +411,17 @@ mod tests {
         Status {
             code: Some(code.to_owned()),
             msg: Some(msg.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// The API gateway's envelope.
+    fn apigw(code: &str, msg: &str) -> Status {
+        Status {
+            error_code: Some(code.to_owned()),
+            error_msg: Some(msg.to_owned()),
+            request_id: Some("3a0e7c2bd4a54d6c9c3b1f3e6f8e2a10".to_owned()),
+            ..Default::default()
         }
     }
 
@@ -325,7 +430,7 @@ mod tests {
         let secret = SecretString::from("app-secret-value");
         let app = Auth::App {
             app_id: "a",
-            app_secret: &secret,
+            app_secret: secret,
         };
         let none = Default::default();
         let s = |code: u16, env: Option<&Status>| {
@@ -338,13 +443,44 @@ mod tests {
             )
         };
         use FailureReason::{Api, HttpStatus, Permission, RateLimited};
-        assert_eq!(
-            (
-                s(400, Some(&status("400", "auth failed"))).reason,
-                s(400, None).retry
-            ),
-            (FailureReason::Auth, Retry::Never)
+        // A business error answered with HTTP 400 is not an authentication failure.
+        let e = s(400, Some(&status("13000102", "Verify parameters failed")));
+        assert_eq!((e.reason, e.retry), (Api, Retry::Never), "{}", e.message);
+        assert!(e.message.contains("13000102"), "{}", e.message);
+        assert_eq!(s(400, None).reason, HttpStatus);
+        // The gateway's authentication codes are, in either envelope and at 400 or 401.
+        for code in ["APIGW.0301", "APIGW.0303", "APIG.0305", "APIGW.0307"] {
+            for http in [400, 401] {
+                let e = s(
+                    http,
+                    Some(&apigw(code, "Incorrect app authentication information")),
+                );
+                assert_eq!(e.reason, FailureReason::Auth, "{code} {http}");
+                assert!(
+                    e.message.contains(code)
+                        && e.message
+                            .contains("request_id 3a0e7c2bd4a54d6c9c3b1f3e6f8e2a10"),
+                    "{}",
+                    e.message
+                );
+            }
+            assert_eq!(s(401, Some(&status(code, "x"))).reason, FailureReason::Auth);
+        }
+        for code in ["APIGW.0302", "APIGW.0304", "APIGW.0306"] {
+            assert_eq!(
+                s(403, Some(&apigw(code, "not authorized"))).reason,
+                Permission
+            );
+        }
+        let e = s(
+            429,
+            Some(&apigw(
+                "APIGW.0308",
+                "The throttling threshold has been reached",
+            )),
         );
+        assert_eq!(e.reason, RateLimited);
+        assert!(e.message.contains("request_id 3a0e"), "{}", e.message);
         assert_eq!(s(401, None).reason, FailureReason::Auth);
         assert_eq!(s(403, None).reason, Permission);
         assert_eq!(
@@ -391,7 +527,7 @@ mod tests {
         let secret = SecretString::from("app-secret-value");
         let app = Auth::App {
             app_id: "a",
-            app_secret: &secret,
+            app_secret: secret,
         };
         let none = Default::default();
         let e = classify_status(
@@ -421,6 +557,20 @@ mod tests {
         let bearer = Auth::Bearer(SecretString::from("tok"));
         let e = classify_status("quotaUsed", StatusCode::UNAUTHORIZED, &none, None, &bearer);
         assert!(e.message.contains("bearer token rejected"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_bearer_prefix_in_the_token_file_is_dropped() {
+        for (raw, token) in [
+            ("tok-1", "tok-1"),
+            ("Bearer tok-1", "tok-1"),
+            ("bearer   tok-1\n", "tok-1"),
+            ("Bearerish", "Bearerish"),
+        ] {
+            let t = read_bearer(&SecretRef::Inline(raw.into())).unwrap();
+            assert_eq!(t.expose_secret(), token, "{raw:?}");
+        }
+        assert!(read_bearer(&SecretRef::Inline("Bearer  ".into())).is_err());
     }
 
     #[test]

@@ -221,7 +221,17 @@ struct Settings {
     used_unit: Unit,
     #[serde(default = "default_quota_unit")]
     quota_unit: Unit,
+    /// Send a random 58-character `X-Traceid` with each request, for vendor support.
+    #[serde(default = "yes")]
+    send_trace_id: bool,
 }
+
+fn yes() -> bool {
+    true
+}
+
+/// A KooDrive access token expires after this long without use.
+pub const BEARER_IDLE_LIFETIME: Duration = Duration::from_secs(20 * 60);
 
 fn default_base_url() -> String {
     DEFAULT_BASE_URL.to_owned()
@@ -266,6 +276,13 @@ fn parse(
             None
         }
         (Some(token), false) => {
+            if ctx.interval.is_some_and(|i| i > BEARER_IDLE_LIFETIME) {
+                ctx.warn(format!(
+                    "interval {} is longer than a KooDrive access token's {} idle lifetime: unless something else uses the token in between, it expires between polls",
+                    humantime::format_duration(ctx.interval.unwrap_or_default()),
+                    humantime::format_duration(BEARER_IDLE_LIFETIME)
+                ));
+            }
             // Read now so a missing variable or file is a config error; read again on every poll.
             ctx.secret("bearer_token", token)
                 .map_err(|e| errors.push(e))
@@ -284,10 +301,13 @@ fn parse(
             missing("app_id", s.app_id.is_some());
             missing("app_secret", s.app_secret.is_some());
             missing("user_id", s.user_id.is_some());
-            let secret = s
-                .app_secret
-                .as_ref()
-                .and_then(|r| ctx.secret("app_secret", r).map_err(|e| errors.push(e)).ok());
+            // Read now so a missing variable or file is a config error; read again on every poll.
+            let secret = s.app_secret.as_ref().and_then(|r| {
+                ctx.secret("app_secret", r)
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .map(|_| r.clone())
+            });
             match (&s.app_id, secret) {
                 (Some(app_id), Some(app_secret)) => Some(Credentials::App {
                     app_id: app_id.trim().to_owned(),
@@ -300,6 +320,10 @@ fn parse(
     let user_id = s.user_id.map(|u| u.trim().to_owned());
     let client = credentials.and_then(|c| {
         Client::new(&s.base_url, user_id, c)
+            .map(|mut c| {
+                c.send_trace_id = s.send_trace_id;
+                c
+            })
             .map_err(|e| {
                 errors.push(FieldError::new(
                     "base_url",

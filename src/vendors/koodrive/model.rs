@@ -7,20 +7,36 @@ use serde::{Deserialize, Deserializer};
 
 use crate::vendors::settings::lenient;
 
-/// The envelope of every answer: `{code, msg, data}`. `code` 0 means success.
-#[derive(Debug, Deserialize)]
+/// The envelope of every answer: KooDrive's `{code, msg, data}` (`code` 0 means success), or
+/// Huawei's API gateway's `{error_code, error_msg, request_id}` when the gateway refuses the call
+/// before KooDrive sees it (authentication, throttling).
+#[derive(Debug, Default, Deserialize)]
 pub struct Status {
     #[serde(default, deserialize_with = "code")]
     pub code: Option<String>,
     #[serde(default, deserialize_with = "text")]
     pub msg: Option<String>,
+    #[serde(default, deserialize_with = "code")]
+    pub error_code: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub error_msg: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub request_id: Option<String>,
 }
 
 impl Status {
     /// Success is code 0 (number or string). An answer without a code is taken as success; the
     /// data then decides.
     pub fn is_success(&self) -> bool {
-        !matches!(self.code.as_deref(), Some(c) if c != "0")
+        self.error_code.is_none() && !matches!(self.code.as_deref(), Some(c) if c != "0")
+    }
+
+    /// The API gateway's code (`APIGW.0303`, or the older `APIG.0303`), from either envelope.
+    pub fn gateway_code(&self) -> Option<&str> {
+        self.error_code
+            .as_deref()
+            .or(self.code.as_deref())
+            .filter(|c| c.starts_with("APIG"))
     }
 }
 
@@ -172,6 +188,16 @@ mod tests {
             let s: Status = decode_json("t", body.as_bytes()).unwrap();
             assert_eq!((s.code.as_deref(), s.is_success()), (code, ok), "{body}");
         }
+        let s: Status = decode_json(
+            "t",
+            br#"{"error_code":"APIGW.0303","error_msg":"Incorrect app authentication information","request_id":"0f3c"}"#,
+        )
+        .unwrap();
+        assert!(!s.is_success());
+        assert_eq!(
+            (s.gateway_code(), s.request_id.as_deref()),
+            (Some("APIGW.0303"), Some("0f3c"))
+        );
     }
 
     #[test]

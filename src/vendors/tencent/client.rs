@@ -27,9 +27,13 @@ pub struct Client {
     service: &'static str,
     version: &'static str,
     region: Option<String>,
-    credentials: Credentials,
+    credentials: ReadCredentials,
     limiter: Arc<Limiter>,
 }
+
+/// Reads the account's credentials from where the config points. Called on every poll, so that
+/// rotated temporary credentials (an STS token refreshed into a file or variable) need no reload.
+pub type ReadCredentials = Box<dyn Fn() -> Result<Credentials, String> + Send + Sync>;
 
 impl Client {
     /// `endpoint` must be an `http(s)://host[:port]` URL (checked by the caller).
@@ -38,10 +42,12 @@ impl Client {
         service: &'static str,
         version: &'static str,
         region: Option<String>,
-        credentials: Credentials,
+        secret_id: &str,
+        credentials: ReadCredentials,
     ) -> Self {
         let host = host_header(endpoint);
-        let limiter = Limiter::for_secret_id(credentials.secret_id.expose_secret());
+        // Keyed by the SecretId read at load; a rotated one keeps its account's limiter.
+        let limiter = Limiter::for_secret_id(secret_id);
         let endpoint = format!("{}://{host}/", endpoint.scheme());
         Self {
             endpoint,
@@ -68,6 +74,12 @@ impl Client {
         ctx: &PollContext,
         action: &'static str,
     ) -> Result<T, PollError> {
+        let credentials = (self.credentials)().map_err(|e| {
+            PollError::new(
+                FailureReason::Auth,
+                format!("{action}: credentials: {e}; they are re-read on every poll"),
+            )
+        })?;
         self.limiter.acquire().await;
         let payload: &'static [u8] = b"{}";
         let timestamp = SystemTime::now()
@@ -75,7 +87,7 @@ impl Client {
             .unwrap_or_default()
             .as_secs();
         let signed = tc3::sign(
-            &self.credentials,
+            &credentials,
             &tc3::Request {
                 service: self.service,
                 host: &self.host,
@@ -93,43 +105,45 @@ impl Client {
         }
         let response = send(ctx, action, request).await?;
         if !response.status.is_success() {
-            return Err(self.redact(PollError::from_status(
-                action,
-                response.status,
-                &response.headers,
-            )));
+            return Err(redact(
+                &credentials,
+                PollError::from_status(action, response.status, &response.headers),
+            ));
         }
         let status: Envelope<Status> =
-            decode_json(action, &response.body).map_err(|e| self.redact(e))?;
+            decode_json(action, &response.body).map_err(|e| redact(&credentials, e))?;
         let request_id = status
             .response
             .request_id
             .unwrap_or_else(|| "none".to_owned());
         if let Some(error) = status.response.error {
-            return Err(self.redact(classify(action, &error.code, &error.message, &request_id)));
+            return Err(redact(
+                &credentials,
+                classify(action, &error.code, &error.message, &request_id),
+            ));
         }
         let answer: Envelope<T> = decode_json(action, &response.body).map_err(|mut e| {
             e.message = format!("{} (RequestId {request_id})", e.message);
-            self.redact(e)
+            redact(&credentials, e)
         })?;
         Ok(answer.response)
     }
+}
 
-    /// Removes the credentials from a message, should Tencent or a proxy ever echo them.
-    fn redact(&self, mut error: PollError) -> PollError {
-        let secrets = [
-            Some(&self.credentials.secret_key),
-            Some(&self.credentials.secret_id),
-            self.credentials.session_token.as_ref(),
-        ];
-        for secret in secrets.into_iter().flatten() {
-            let secret = secret.expose_secret();
-            if !secret.is_empty() && error.message.contains(secret) {
-                error.message = error.message.replace(secret, "<redacted>");
-            }
+/// Removes the credentials from a message, should Tencent or a proxy ever echo them.
+fn redact(credentials: &Credentials, mut error: PollError) -> PollError {
+    let secrets = [
+        Some(&credentials.secret_key),
+        Some(&credentials.secret_id),
+        credentials.session_token.as_ref(),
+    ];
+    for secret in secrets.into_iter().flatten() {
+        let secret = secret.expose_secret();
+        if !secret.is_empty() && error.message.contains(secret) {
+            error.message = error.message.replace(secret, "<redacted>");
         }
-        error
     }
+    error
 }
 
 /// Maps a Tencent Cloud error code to a failure reason, a retry decision and a message that
@@ -152,6 +166,15 @@ pub fn classify(action: &str, code: &str, message: &str, request_id: &str) -> Po
             Retry::Backoff,
             "Tencent Cloud failed on its side; retrying with backoff",
         )
+    } else if code.starts_with("UnauthorizedOperation")
+        // The credentials are valid; CAM refuses them this action.
+        || code == "AuthFailure.UnauthorizedOperation"
+    {
+        (
+            Permission,
+            Retry::Never,
+            "these credentials may not call this action: grant the CAM user or role the policy QcloudCWPReadOnlyAccess, or allow the action cwp:DescribeLicenseGeneral",
+        )
     } else if code == "AuthFailure.SignatureExpire" {
         (
             Auth,
@@ -163,12 +186,6 @@ pub fn classify(action: &str, code: &str, message: &str, request_id: &str) -> Po
             Auth,
             Retry::Never,
             "credentials rejected: check secret_id, secret_key and, for temporary credentials, session_token (not retried before the next poll)",
-        )
-    } else if code.starts_with("UnauthorizedOperation") {
-        (
-            Permission,
-            Retry::Never,
-            "these credentials may not call this action: grant the CAM user or role the policy QcloudCWPReadOnlyAccess, or allow the action cwp:DescribeLicenseGeneral",
         )
     } else {
         (Api, Retry::Never, "unexpected Tencent Cloud error")
@@ -249,6 +266,11 @@ mod tests {
                 Permission,
                 Retry::Never,
             ),
+            (
+                "AuthFailure.UnauthorizedOperation",
+                Permission,
+                Retry::Never,
+            ),
             ("InvalidParameter", Api, Retry::Never),
             ("ResourceNotFound", Api, Retry::Never),
         ];
@@ -273,9 +295,11 @@ mod tests {
         assert!(!classify("a", "AuthFailure.SignatureFailure", "", "r")
             .message
             .contains("clock"));
-        assert!(classify("a", "UnauthorizedOperation", "", "r")
-            .message
-            .contains("QcloudCWPReadOnlyAccess"));
+        for code in ["UnauthorizedOperation", "AuthFailure.UnauthorizedOperation"] {
+            let m = classify("a", code, "", "r").message;
+            assert!(m.contains("QcloudCWPReadOnlyAccess"), "{m}");
+            assert!(!m.contains("check secret_id"), "{m}");
+        }
     }
 
     #[tokio::test(start_paused = true)]

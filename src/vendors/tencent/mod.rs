@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use self::client::Client;
+use secrecy::ExposeSecret;
+
+use self::client::{Client, ReadCredentials};
 use self::model::LicenseGeneral;
 use self::tc3::Credentials;
 use crate::exposition::{MetricDesc, Samples};
@@ -172,10 +174,36 @@ fn parse_with_env(
     .map_err(|e| errors.extend(e))
     .ok();
     match (endpoint, credentials) {
-        (Some(endpoint), Some((credentials, source))) if errors.is_empty() => Ok(Arc::new(Cwp {
-            client: Client::new(&endpoint, SERVICE, VERSION, region, credentials),
-            source,
-        })),
+        (Some(endpoint), Some((credentials, source))) if errors.is_empty() => {
+            // Read now to check them; read again on every poll.
+            let read: ReadCredentials = match source {
+                CredentialSource::Config => {
+                    let id = settings.secret_id.clone().expect("checked");
+                    let key = settings.secret_key.clone().expect("checked");
+                    let token = settings.session_token.clone();
+                    Box::new(move || {
+                        Ok(Credentials {
+                            secret_id: id.resolve().map_err(|e| format!("secret_id: {e}"))?,
+                            secret_key: key.resolve().map_err(|e| format!("secret_key: {e}"))?,
+                            session_token: token
+                                .as_ref()
+                                .map(|t| t.resolve().map_err(|e| format!("session_token: {e}")))
+                                .transpose()?,
+                        })
+                    })
+                }
+                CredentialSource::Environment => Box::new(|| {
+                    from_environment(&|name| std::env::var(name).ok()).ok_or_else(|| {
+                        format!("{ENV_SECRET_ID} and {ENV_SECRET_KEY} are no longer set")
+                    })
+                }),
+            };
+            let secret_id = credentials.secret_id.expose_secret();
+            Ok(Arc::new(Cwp {
+                client: Client::new(&endpoint, SERVICE, VERSION, region, secret_id, read),
+                source,
+            }))
+        }
         _ => Err(errors),
     }
 }
@@ -247,21 +275,9 @@ fn credentials(
             "set without secret_id and secret_key: temporary credentials need all three",
         )]),
         (None, None) => {
-            let read = |name: &str| {
-                env(name)
-                    .map(|v| v.trim().to_owned())
-                    .filter(|v| !v.is_empty())
-            };
-            match (read(ENV_SECRET_ID), read(ENV_SECRET_KEY)) {
-                (Some(id), Some(key)) => Ok((
-                    Credentials {
-                        secret_id: id.into(),
-                        secret_key: key.into(),
-                        session_token: read(ENV_SESSION_TOKEN).map(Into::into),
-                    },
-                    CredentialSource::Environment,
-                )),
-                _ => Err(vec![FieldError::new(
+            match from_environment(env) {
+                Some(credentials) => Ok((credentials, CredentialSource::Environment)),
+                None => Err(vec![FieldError::new(
                     "",
                     format!(
                         "no credentials: set secret_id and secret_key (and session_token for temporary credentials), \
@@ -271,6 +287,20 @@ fn credentials(
             }
         }
     }
+}
+
+/// The Tencent Cloud SDKs' variables, when both the id and the key are set.
+fn from_environment(env: &dyn Fn(&str) -> Option<String>) -> Option<Credentials> {
+    let read = |name: &str| {
+        env(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    Some(Credentials {
+        secret_id: read(ENV_SECRET_ID)?.into(),
+        secret_key: read(ENV_SECRET_KEY)?.into(),
+        session_token: read(ENV_SESSION_TOKEN).map(Into::into),
+    })
 }
 
 struct Cwp {

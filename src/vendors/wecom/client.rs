@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::model::{Status, Token};
+use crate::vendors::settings::SecretRef;
 use crate::vendors::{decode_json, send, FailureReason, PollContext, PollError, Retry};
 
 /// Refresh this long before WeCom says the token expires, so a poll never starts with a token
@@ -31,14 +32,15 @@ struct CachedToken {
 pub struct Client {
     base_url: String,
     corp_id: String,
-    secret: SecretString,
+    /// Resolved at each token fetch, so a rotated secret needs no reload.
+    secret: SecretRef,
     /// Held across a refresh, which makes refreshes single-flight: concurrent callers wait for
     /// the one in flight and then share its token.
     token: Mutex<Option<CachedToken>>,
 }
 
 impl Client {
-    pub fn new(base_url: String, corp_id: String, secret: SecretString) -> Self {
+    pub fn new(base_url: String, corp_id: String, secret: SecretRef) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             corp_id,
@@ -128,12 +130,18 @@ impl Client {
 
     async fn fetch_token(&self, ctx: &PollContext) -> Result<CachedToken, PollError> {
         const ENDPOINT: &str = "gettoken";
+        let secret = self.secret.resolve().map_err(|e| {
+            PollError::new(
+                FailureReason::Auth,
+                format!("secret: {e}; the secret is re-read at every token fetch"),
+            )
+        })?;
         let request = ctx
             .http
             .get(format!("{}/cgi-bin/gettoken", self.base_url))
             .query(&[
                 ("corpid", self.corp_id.as_str()),
-                ("corpsecret", self.secret.expose_secret()),
+                ("corpsecret", secret.expose_secret()),
             ]);
         let response = send(ctx, ENDPOINT, request).await?;
         if !response.status.is_success() {

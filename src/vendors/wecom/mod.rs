@@ -110,8 +110,9 @@ fn parse(
         .map_err(|e| errors.push(e))
         .ok();
     match secret {
-        Some(secret) if errors.is_empty() => Ok(Arc::new(WeDrive {
-            client: Client::new(settings.base_url, settings.corp_id, secret),
+        // Checked now; the client reads it again at each token fetch.
+        Some(_) if errors.is_empty() => Ok(Arc::new(WeDrive {
+            client: Client::new(settings.base_url, settings.corp_id, settings.secret),
         })),
         _ => Err(errors),
     }

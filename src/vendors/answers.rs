@@ -1,0 +1,38 @@
+//! Each vendor's answers decoded the way its client decodes them, mapped to samples and checked
+//! by the sample guard: the whole path from response bytes to what the store would keep, without
+//! the network. Used by the property tests and the fuzz targets (`fuzz/`).
+
+use crate::exposition::Samples;
+
+use super::{decode_json, guard, koodrive, tencent, wecom, PollError};
+
+/// WeCom WeDrive: the `mng_pro_info` and `mng_capacity` answers.
+pub fn wecom(pro_info: &[u8], capacity: &[u8]) -> Result<Samples, PollError> {
+    let pro: wecom::model::ProInfo = decode_json("mng_pro_info", pro_info)?;
+    let capacity: wecom::model::Capacity = decode_json("mng_capacity", capacity)?;
+    checked(wecom::samples(&pro, &capacity))
+}
+
+/// Huawei KooDrive: the `quotaUsed` and `service` answers, with the default units.
+pub fn koodrive(quota_used: &[u8], service: &[u8]) -> Result<Samples, PollError> {
+    use koodrive::model::{Envelope, QuotaUsed, Service};
+    let quota: Envelope<QuotaUsed> = decode_json("quotaUsed", quota_used)?;
+    let service: Envelope<Service> = decode_json("service", service)?;
+    checked(koodrive::samples(
+        &quota.data.unwrap_or_default(),
+        &service.data.unwrap_or_default(),
+        koodrive::Units::default(),
+    ))
+}
+
+/// Tencent Cloud CWP: the `DescribeLicenseGeneral` answer.
+pub fn tencent(license_general: &[u8]) -> Result<Samples, PollError> {
+    let answer: tencent::model::Envelope<tencent::model::LicenseGeneral> =
+        decode_json("DescribeLicenseGeneral", license_general)?;
+    checked(tencent::samples(&answer.response))
+}
+
+fn checked(samples: Samples) -> Result<Samples, PollError> {
+    guard::check(&samples)?;
+    Ok(samples)
+}
