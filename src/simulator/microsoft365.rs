@@ -139,7 +139,7 @@ impl Microsoft365State {
             "c5928f49-12ba-48f7-ada3-0d743a3601d5",
             "Warning",
             [0, 5, 0, 0],
-            5,
+            4,
         );
         let contoso = Tenant {
             tenant_id: "contoso.onmicrosoft.com".into(),
