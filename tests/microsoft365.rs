@@ -229,10 +229,7 @@ async fn concurrent_callers_share_one_token_request() {
         },
         "token",
     ));
-    let ctx = PollContext {
-        http: reqwest::Client::new(),
-        stats: Arc::new(CallStats::default()),
-    };
+    let ctx = PollContext::new(reqwest::Client::new(), Arc::new(CallStats::default()));
     // Slow token answers, so that every caller arrives while the first request is in flight.
     sim.state.add_fault(fault(
         "flight",

@@ -35,8 +35,8 @@ impl Client {
     }
 
     /// Every item of a collection, page by page. `path` is relative to the Graph base URL
-    /// (`/v1.0/subscribedSkus`). Next links must stay on Graph's origin: the bearer token is
-    /// never sent anywhere else.
+    /// (`/v1.0/subscribedSkus`). Each `@odata.nextLink` is requested from `graph_url` whatever
+    /// host it names ([`Client::next_page`]): the bearer token is never sent anywhere else.
     pub async fn list<T: DeserializeOwned>(
         &self,
         ctx: &PollContext,
@@ -52,27 +52,37 @@ impl Client {
             let Some(next) = page.next_link else {
                 return Ok(items);
             };
-            url = reqwest::Url::parse(&next).map_err(|e| {
+            url = self.next_page(&next).map_err(|e| {
                 PollError::new(
                     FailureReason::Decode,
                     format!("{endpoint}: @odata.nextLink is not a URL ({e})"),
                 )
             })?;
-            if url.origin() != self.graph.origin() {
-                return Err(PollError::new(
-                    FailureReason::Decode,
-                    format!(
-                        "{endpoint}: @odata.nextLink points away from {} (to {}); not followed",
-                        self.graph_url(),
-                        url.origin().ascii_serialization()
-                    ),
-                ));
-            }
         }
         Err(PollError::new(
             FailureReason::Decode,
             format!("{endpoint}: more than {MAX_PAGES} pages of @odata.nextLink; stopped"),
         ))
+    }
+
+    /// Where to fetch the page a `@odata.nextLink` names: its path and query on `graph_url`.
+    /// A link on Graph's own host keeps its path (it already has any prefix); a link naming
+    /// another host (Graph's public name, seen through a proxy configured as `graph_url`) gets
+    /// `graph_url`'s path prefix. Either way the scheme and host are `graph_url`'s: a link can
+    /// neither send the token elsewhere nor downgrade it to plain HTTP.
+    pub fn next_page(&self, link: &str) -> Result<reqwest::Url, String> {
+        let link = reqwest::Url::parse(link).map_err(|e| e.to_string())?;
+        let same_host = link.host_str() == self.graph.host_str()
+            && link.port_or_known_default() == self.graph.port_or_known_default();
+        let mut url = self.graph.clone();
+        let path = if same_host {
+            link.path().to_owned()
+        } else {
+            format!("{}{}", self.graph.path().trim_end_matches('/'), link.path())
+        };
+        url.set_path(&path);
+        url.set_query(link.query());
+        Ok(url)
     }
 
     /// One `GET`, refreshing the token and repeating once if Graph refuses it (tokens can be
@@ -190,6 +200,62 @@ mod tests {
 
     fn envelope(json: &str) -> ErrorEnvelope {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn next_links_stay_on_graph_url() {
+        let tokens = |u: &str| {
+            TokenSource::new(
+                crate::vendors::oauth2::ClientCredentials {
+                    token_url: reqwest::Url::parse(u).unwrap(),
+                    client_id: "c".into(),
+                    client_secret: "s".to_owned().into(),
+                    scope: None,
+                    extra: Vec::new(),
+                    basic_auth: false,
+                },
+                "token",
+            )
+        };
+        let direct = Client::new(
+            reqwest::Url::parse("https://graph.microsoft.com").unwrap(),
+            tokens("https://l/t"),
+        );
+        let next = direct
+            .next_page("https://graph.microsoft.com/v1.0/directory/subscriptions?$skiptoken=X%27A")
+            .unwrap();
+        assert_eq!(
+            next.as_str(),
+            "https://graph.microsoft.com/v1.0/directory/subscriptions?$skiptoken=X%27A"
+        );
+        // A link to another host or over plain HTTP is fetched from graph_url all the same.
+        let next = direct
+            .next_page("http://evil.example:8080/v1.0/subscribedSkus?$skiptoken=2")
+            .unwrap();
+        assert_eq!(
+            next.as_str(),
+            "https://graph.microsoft.com/v1.0/subscribedSkus?$skiptoken=2"
+        );
+        // Behind a proxy with a path prefix, Graph's own links get the prefix.
+        let proxied = Client::new(
+            reqwest::Url::parse("https://proxy.internal/graph").unwrap(),
+            tokens("https://l/t"),
+        );
+        let next = proxied
+            .next_page("https://graph.microsoft.com/v1.0/subscribedSkus?$skiptoken=2")
+            .unwrap();
+        assert_eq!(
+            next.as_str(),
+            "https://proxy.internal/graph/v1.0/subscribedSkus?$skiptoken=2"
+        );
+        let next = proxied
+            .next_page("https://proxy.internal/graph/v1.0/subscribedSkus?$skiptoken=3")
+            .unwrap();
+        assert_eq!(
+            next.as_str(),
+            "https://proxy.internal/graph/v1.0/subscribedSkus?$skiptoken=3"
+        );
+        assert!(direct.next_page("not a link").is_err());
     }
 
     #[test]
