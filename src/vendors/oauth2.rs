@@ -12,8 +12,9 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::vendors::settings::lenient;
 use crate::vendors::{
-    decode_json, lenient, retry_after, send, FailureReason, PollContext, PollError, Retry,
+    decode_json, retry_after, send, FailureReason, PollContext, PollError, Retry,
 };
 
 /// Refresh this long before the token expires, so a poll never starts with a token that dies

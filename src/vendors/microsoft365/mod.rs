@@ -18,11 +18,13 @@ use serde::Deserialize;
 
 use self::client::Client;
 use self::model::{CompanySubscription, SubscribedSku};
-use crate::config::{FieldError, ParseContext, SecretRef};
 use crate::exposition::{MetricDesc, Samples};
 use crate::vendors::dates::rfc3339_unix;
 use crate::vendors::oauth2::{ClientCredentials, TokenSource};
-use crate::vendors::{parse_base_url, parse_settings, Account, PollContext, PollFuture, VendorDef};
+use crate::vendors::settings::{
+    parse_base_url, parse_settings, FieldError, ParseContext, SecretRef,
+};
+use crate::vendors::{Account, PollContext, PollFuture, VendorDef};
 
 pub use self::client::classify;
 

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::vendors::lenient;
+use crate::vendors::settings::lenient;
 
 /// One page of a Graph collection. `@odata.nextLink` is the absolute URL of the next page.
 #[derive(Debug, Deserialize)]
