@@ -110,6 +110,7 @@ fn config_check_summarises_a_valid_file_without_secrets() {
         ("ACME_KOODRIVE_APP_SECRET", "koodrive-secret-value"),
         ("TENCENTCLOUD_SECRET_ID", "AKIDexample"),
         ("TENCENTCLOUD_SECRET_KEY", "tencent-secret-value"),
+        ("CONTOSO_M365_CLIENT_SECRET", "m365-secret-value"),
     ];
     let out = run(&["--config.file", example, "--config.check"], &secrets);
     let stdout = text(&out.stdout);
@@ -130,6 +131,7 @@ fn config_check_summarises_a_valid_file_without_secrets() {
             secrets[1],
             secrets[2],
             secrets[3],
+            secrets[4],
             ("QUOTA_EXPORTER__DEFAULTS__TIMEOUT", "7s"),
         ],
     );

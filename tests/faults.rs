@@ -48,6 +48,12 @@ const TENCENT: Vendor = Vendor {
     bystander: "    secret_id: AKIDdemo0prod0000000000000000000000\n    secret_key: demo-secret-key-prod\n    endpoint: ${SIM}\n",
     data_metric: "tencentcloud_cwp_licenses",
 };
+const MICROSOFT365: Vendor = Vendor {
+    section: "microsoft365",
+    victim: "    tenant_id: contoso.onmicrosoft.com\n    client_id: 11111111-demo-4c0e-8a55-c0n7050c11e7\n    client_secret: demo-secret-contoso\n    graph_url: ${URL}\n    login_url: ${URL}\n",
+    bystander: "    tenant_id: 9f3c2d1e-0000-4fab-8000-fab41ca70000\n    client_id: 22222222-demo-4c0e-8a55-fab41ca7c11e\n    client_secret: demo-secret-fabrikam\n    graph_url: ${SIM}\n    login_url: ${SIM}\n",
+    data_metric: "microsoft365_sku_consumed_units",
+};
 
 struct Rig {
     sim: Simulator,
@@ -317,6 +323,10 @@ macro_rules! per_vendor {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn tencent() {
                     super::$suite(&super::TENCENT).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn microsoft365() {
+                    super::$suite(&super::MICROSOFT365).await;
                 }
             }
         )*

@@ -39,8 +39,8 @@ METRICS_DOC = ROOT / "docs/metrics.md"
 DASHBOARDS = ROOT / "dashboards"
 RUNBOOK_BASE = "https://github.com/quota-exporter/quota-exporter/blob/main/docs/runbooks.md#"
 
-VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp"}
-VENDOR_DASHBOARD = {"wecom_wedrive": "wecom-wedrive.json", "koodrive": "koodrive.json", "tencentcloud_cwp": "tencent-cwp.json"}
+VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp", "microsoft365_": "microsoft365"}
+VENDOR_DASHBOARD = {"wecom_wedrive": "wecom-wedrive.json", "koodrive": "koodrive.json", "tencentcloud_cwp": "tencent-cwp.json", "microsoft365": "microsoft365.json"}
 HEALTH_DASHBOARD = "quota-exporter-health.json"
 SEVERITIES = {"warning", "critical"}
 
@@ -63,7 +63,7 @@ def metric_tokens(expr: str) -> set[str]:
 def documented_metrics() -> tuple[dict[str, str], set[str]]:
     """Metric name -> vendor (or "exporter") from docs/metrics.md."""
     out: dict[str, str] = {}
-    for m in re.finditer(r"^\|\s*`([a-z_:]+)`\s*\|", METRICS_DOC.read_text(), re.M):
+    for m in re.finditer(r"^\|\s*`([a-z0-9_:]+)`\s*\|", METRICS_DOC.read_text(), re.M):
         name = m.group(1)
         vendor = next((v for p, v in VENDOR_PREFIXES.items() if name.startswith(p)), None)
         if vendor:

@@ -51,7 +51,7 @@ WAIT_SECONDS = 60  # bound for every wait below, together
 JOB = "quota-exporter"  # the job name the alerts and dashboards expect
 
 # Metric-name prefix of each vendor's series -> the vendor (config section) name.
-VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp"}
+VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp", "microsoft365_": "microsoft365"}
 
 # Alerts the demo's accounts are built to trigger immediately (`for: 0m`), checked for
 # each vendor the demo serves: (vendor, account, alertname, severity).
@@ -63,6 +63,9 @@ DEMO_ALERTS = [
     ("koodrive", "initech-intl", "QuotaKooDriveTenantFrozen", "critical"),
     ("tencentcloud_cwp", "prod", "QuotaLicencesExpiring", "warning"),
     ("tencentcloud_cwp", "prod", "QuotaLicencesExpired", "critical"),
+    ("microsoft365", "contoso", "QuotaSeatsNearlyExhausted", "warning"),  # E3: 47 of 50 assigned
+    ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "critical"),  # Power BI trial ends in 5 days
+    ("microsoft365", "contoso", "QuotaLicencesExpiring", "warning"),  # Visio licences in their grace period
 ]
 
 # How Alertmanager must treat those alerts: (vendor, account, alertname, severity) ->

@@ -10,6 +10,7 @@
 //! - `GET /_sim/stats`: calls received, by `vendor/endpoint` and `vendor/endpoint/tenant`.
 
 pub mod koodrive;
+pub mod microsoft365;
 pub mod tencent;
 pub mod wecom;
 
@@ -74,6 +75,7 @@ pub struct SimState {
     pub wecom: wecom::WeComState,
     pub tencent: tencent::TencentState,
     pub koodrive: koodrive::KooDriveState,
+    pub microsoft365: microsoft365::Microsoft365State,
 }
 
 impl Default for SimState {
@@ -86,6 +88,7 @@ impl Default for SimState {
             wecom: wecom::WeComState::demo(started),
             tencent: tencent::TencentState::demo(),
             koodrive: koodrive::KooDriveState::demo(),
+            microsoft365: microsoft365::Microsoft365State::demo(started),
         }
     }
 }
@@ -189,6 +192,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .merge(wecom::routes())
         .merge(koodrive::routes())
         .merge(tencent::routes())
+        .merge(microsoft365::routes())
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .route("/_sim/stats", get(stats))
         .with_state(state)

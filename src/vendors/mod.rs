@@ -20,9 +20,12 @@ use crate::exposition::{MetricDesc, Samples};
 pub use crate::outcome::{CallStats, FailureReason, PollError, Retry};
 
 pub mod answers;
+pub mod dates;
 pub mod guard;
 pub mod http;
 pub mod koodrive;
+pub mod microsoft365;
+pub mod oauth2;
 pub mod settings;
 pub mod tencent;
 pub mod wecom;
@@ -30,7 +33,12 @@ pub mod wecom;
 pub use self::http::{send, HttpResponse};
 
 /// Every vendor the exporter knows, in the order they appear in docs and output.
-pub static VENDORS: &[&VendorDef] = &[&wecom::VENDOR, &koodrive::VENDOR, &tencent::VENDOR];
+pub static VENDORS: &[&VendorDef] = &[
+    &wecom::VENDOR,
+    &koodrive::VENDOR,
+    &tencent::VENDOR,
+    &microsoft365::VENDOR,
+];
 
 /// Finds a vendor by its config section name.
 pub fn by_name(name: &str) -> Option<&'static VendorDef> {
