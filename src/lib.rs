@@ -11,6 +11,7 @@
 //! - [`store`]: the latest snapshot per account, staleness, outcome counters;
 //! - [`render`]: the exporter's own metric families, build info, the exposition and its cache;
 //! - [`exposition`]: the metric model and its OpenMetrics / classic text encodings;
+//! - [`process`]: the `process_*` metrics, read from `/proc`;
 //! - [`redact`]: secrets and URL queries scrubbed from messages;
 //! - [`server`]: `/`, `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`;
 //! - [`web_config`]: `--web.config.file` (TLS, basic auth, headers);
@@ -25,6 +26,7 @@ pub mod config;
 pub mod daemon;
 pub mod exposition;
 pub mod outcome;
+pub mod process;
 pub mod redact;
 pub mod render;
 pub mod scheduler;

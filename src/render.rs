@@ -53,7 +53,7 @@ static TOKEN_REFRESHES: MetricDesc = MetricDesc::counter(
 );
 static BUILD_INFO: MetricDesc = MetricDesc::gauge(
     "quota_exporter_build_info",
-    "The exporter's version and source revision; always 1",
+    "The exporter's version, source revision and build date; always 1",
 );
 static RELOAD_OK: MetricDesc = MetricDesc::gauge(
     "quota_exporter_config_last_reload_successful",
@@ -80,13 +80,19 @@ pub static OWN_METRICS: &[&MetricDesc] = &[
     &RELOAD_TS,
 ];
 
-/// Version and revision, set at build time (`QUOTA_EXPORTER_VERSION`, `QUOTA_EXPORTER_REVISION`).
+/// Version, revision and build date, set at build time (`QUOTA_EXPORTER_VERSION`; the revision
+/// and date by build.rs).
 pub fn version() -> &'static str {
     option_env!("QUOTA_EXPORTER_VERSION").unwrap_or(env!("CARGO_PKG_VERSION"))
 }
 
 pub fn revision() -> &'static str {
-    option_env!("QUOTA_EXPORTER_REVISION").unwrap_or("unknown")
+    env!("QUOTA_EXPORTER_REVISION")
+}
+
+/// When the binary was built (RFC 3339, UTC; see build.rs).
+pub fn build_date() -> &'static str {
+    env!("QUOTA_EXPORTER_BUILD_DATE")
 }
 
 /// One vendor family gathered across accounts: its description and (account, sample) pairs.
@@ -180,6 +186,7 @@ fn render(state: &State, format: Format, now: Instant) -> Rendered {
         &[
             ("version", version().to_owned()),
             ("revision", revision().to_owned()),
+            ("build_date", build_date().to_owned()),
         ],
         1.0,
     );
@@ -298,6 +305,9 @@ fn render(state: &State, format: Format, now: Instant) -> Rendered {
             );
         }
     }
+    crate::process::write(&mut out, format);
+    let fresh_until = now + crate::process::MAX_AGE;
+    let expires = Some(expires.map_or(fresh_until, |t| t.min(fresh_until)));
     write_eof(&mut out, format);
 
     Rendered {
