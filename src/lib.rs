@@ -26,8 +26,8 @@
 pub mod config;
 pub mod daemon;
 pub mod exposition;
-pub mod outcome;
 pub mod landing;
+pub mod outcome;
 pub mod process;
 pub mod redact;
 pub mod render;
