@@ -11,8 +11,10 @@
 //! - [`store`]: the latest snapshot per account, staleness, outcome counters;
 //! - [`render`]: the exporter's own metric families, build info, the exposition and its cache;
 //! - [`exposition`]: the metric model and its OpenMetrics / classic text encodings;
+//! - [`process`]: the `process_*` metrics, read from `/proc`;
 //! - [`redact`]: secrets and URL queries scrubbed from messages;
-//! - [`server`]: `/`, `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`;
+//! - [`server`]: `/`, `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`; [`landing`]: the
+//!   figures the landing page shows per account;
 //! - [`web_config`]: `--web.config.file` (TLS, basic auth, headers);
 //! - [`shard`]: splitting accounts across replicas;
 //! - [`daemon`]: config source, options, the HTTP client, signals;
@@ -26,7 +28,9 @@ pub mod config;
 pub mod daemon;
 pub mod exposition;
 pub mod memory;
+pub mod landing;
 pub mod outcome;
+pub mod process;
 pub mod redact;
 pub mod render;
 pub mod scheduler;

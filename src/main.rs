@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use quota_exporter::config::Config;
 use quota_exporter::exposition::Format;
-use quota_exporter::render::{revision, version, Renderer};
+use quota_exporter::render::{build_date, revision, version, Renderer};
 use quota_exporter::shard::Shard;
 use quota_exporter::simulator::Simulator;
 use quota_exporter::store::Store;
@@ -75,7 +75,14 @@ fn main() -> ExitCode {
     quota_exporter::memory::limit_allocator_arenas();
     let args = Args::parse();
     if args.version {
-        println!("quota-exporter {} (revision {})", version(), revision());
+        println!(
+            "quota-exporter {} (revision {}, built {}, {}/{})",
+            version(),
+            revision(),
+            build_date(),
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        );
         return ExitCode::SUCCESS;
     }
     init_logging(&args);

@@ -60,7 +60,7 @@ static TOKEN_REFRESHES: MetricDesc = MetricDesc::counter(
 );
 static BUILD_INFO: MetricDesc = MetricDesc::gauge(
     "quota_exporter_build_info",
-    "The exporter's version and source revision; always 1",
+    "The exporter's version, source revision and build date; always 1",
 );
 static RELOAD_OK: MetricDesc = MetricDesc::gauge(
     "quota_exporter_config_last_reload_successful",
@@ -87,13 +87,19 @@ pub static OWN_METRICS: &[&MetricDesc] = &[
     &RELOAD_TS,
 ];
 
-/// Version and revision, set at build time (`QUOTA_EXPORTER_VERSION`, `QUOTA_EXPORTER_REVISION`).
+/// Version, revision and build date, set at build time (`QUOTA_EXPORTER_VERSION`; the revision
+/// and date by build.rs).
 pub fn version() -> &'static str {
     option_env!("QUOTA_EXPORTER_VERSION").unwrap_or(env!("CARGO_PKG_VERSION"))
 }
 
 pub fn revision() -> &'static str {
-    option_env!("QUOTA_EXPORTER_REVISION").unwrap_or("unknown")
+    env!("QUOTA_EXPORTER_REVISION")
+}
+
+/// When the binary was built (RFC 3339, UTC; see build.rs).
+pub fn build_date() -> &'static str {
+    env!("QUOTA_EXPORTER_BUILD_DATE")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -442,6 +448,7 @@ fn assemble(
         &[
             ("version", version().to_owned()),
             ("revision", revision().to_owned()),
+            ("build_date", build_date().to_owned()),
         ],
         1.0,
     );
@@ -497,6 +504,12 @@ fn assemble(
                 .map(|i| b.vendor[i].1.clone())
         }));
     }
+    // The process's own series are read fresh (at most MAX_AGE old), never cached per block.
+    let mut process = String::new();
+    crate::process::write(&mut process, format);
+    if !process.is_empty() {
+        parts.push(deflater.segment(process.as_bytes()));
+    }
     parts.push(eof);
 
     let mut gzip = GzipBody::assemble(&parts);
@@ -507,7 +520,14 @@ fn assemble(
     });
     Rendered {
         generation,
-        expires: blocks.iter().filter_map(|b| b.expires).min(),
+        expires: Some(
+            blocks
+                .iter()
+                .filter_map(|b| b.expires)
+                .chain([Instant::now() + crate::process::MAX_AGE])
+                .min()
+                .expect("one deadline is always there"),
+        ),
         gzip,
         plain,
     }

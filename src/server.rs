@@ -15,6 +15,7 @@ use axum::Router;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::exposition::Format;
+use crate::landing::DOCS_URL;
 use crate::render::{revision, version, Renderer};
 use crate::store::Store;
 
@@ -135,17 +136,24 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
             ),
             None => (String::new(), String::new()),
         };
+        let figures: Vec<String> = s.figures.iter().map(|f| html(f)).collect();
+        let runbook = if s.attempted && !s.up {
+            format!(" <a href=\"{DOCS_URL}docs/runbooks.md#quotaexporterpollfailing\">runbook</a>")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             rows,
-            "<tr><td>{}</td><td>{}</td>{status}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td>{status}<td class=fig>{}</td><td>{}</td><td>{}</td><td class=msg>{}{runbook}</td><td>{}</td><td>{}</td><td class=set>{}</td></tr>",
             html(s.key.vendor),
             html(&s.key.account),
-            s.last_success.map(|t| format!("{} ({})", rfc3339(t), ago(t))).unwrap_or_else(|| "never".into()),
+            figures.join("<br>"),
+            s.last_success.map(|t| format!("{} ({})", ts(t), ago(t))).unwrap_or_else(|| "never".into()),
             html(&error_kind),
             html(&error_message),
             match (s.next_poll, &s.held) {
-                (Some(at), Some(why)) => format!("held until {} ({})", rfc3339(at), html(why)),
-                (Some(at), None) => rfc3339(at),
+                (Some(at), Some(why)) => format!("held until {} ({})", ts(at), html(why)),
+                (Some(at), None) => ts(at),
                 (None, _) => String::new(),
             },
             humantime::format_duration(s.interval),
@@ -156,23 +164,32 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
     Html(format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>quota-exporter</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}.ok{{color:#070}}.bad{{color:#b00}}.wait{{color:#777}}</style>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;margin:1em 1.5em}}table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}}td{{overflow-wrap:anywhere}}time{{white-space:nowrap}}td.msg,td.set{{font-size:90%}}td.set{{width:24%}}td.msg{{min-width:12em}}.ok{{color:#070}}.bad{{color:#b00}}.wait{{color:#777}}</style>
 </head><body>
 <h1>quota-exporter</h1>
 <p>Version {version}, revision {revision}. Storage, seats and licences bought from SaaS vendors, and how much is used.</p>
 <ul><li><a href="{path}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
+<p>Documentation: <a href="{docs}README.md">README</a>, <a href="{docs}docs/metrics.md">metrics</a>, <a href="{docs}docs/alerting.md">alerting</a>, <a href="{docs}docs/runbooks.md">runbooks</a>, <a href="{docs}docs/deployment.md">deployment</a>.</p>
 <h2>Accounts</h2>
-<table><tr><th>Vendor</th><th>Account</th><th>Status</th><th>Last success</th><th>Last error</th><th>Message</th><th>Next poll</th><th>Interval</th><th>Settings</th></tr>
+<table><tr><th>Vendor</th><th>Account</th><th>Status</th><th>Quota</th><th>Last success</th><th>Last error</th><th>Message</th><th>Next poll</th><th>Interval</th><th>Settings</th></tr>
 {rows}</table>
 </body></html>
 "#,
         version = html(version()),
         revision = html(revision()),
+        docs = DOCS_URL,
     ))
 }
 
 fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// A timestamp that never breaks across lines.
+fn ts(t: SystemTime) -> String {
+    let t = rfc3339(t);
+    format!("<time datetime=\"{t}\">{t}</time>")
 }
 
 fn ago(t: SystemTime) -> String {

@@ -52,6 +52,8 @@ pub struct AccountStatus {
     pub next_poll: Option<SystemTime>,
     /// Why the next poll waits longer than the interval (Retry-After, auth hold-off…).
     pub held: Option<String>,
+    /// Key figures of the latest data (used of bought, days to expiry), for the landing page.
+    pub figures: Vec<String>,
 }
 
 /// One account as the store keeps it.
@@ -250,6 +252,9 @@ impl Store {
                 last_error: e.last_error.clone(),
                 next_poll: e.next_poll,
                 held: e.held.clone(),
+                figures: e.snapshot.as_ref().map_or_else(Vec::new, |s| {
+                    crate::landing::figures(e.info.key.vendor, &s.samples, SystemTime::now())
+                }),
             })
             .collect()
     }

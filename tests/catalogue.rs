@@ -5,6 +5,7 @@ mod common;
 
 use common::Harness;
 use quota_exporter::exposition::{MetricDesc, MetricType};
+use quota_exporter::process::PROCESS_METRICS;
 use quota_exporter::render::OWN_METRICS;
 use quota_exporter::vendors::VENDORS;
 
@@ -18,6 +19,7 @@ fn sample_name(desc: &MetricDesc) -> String {
 
 fn every_metric() -> Vec<(&'static str, &'static MetricDesc)> {
     let own = OWN_METRICS.iter().map(|d| ("quota_exporter", *d));
+    let own = own.chain(PROCESS_METRICS.iter().map(|d| ("process", *d)));
     own.chain(
         VENDORS
             .iter()

@@ -87,6 +87,48 @@ fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Child {
     cmd.spawn().unwrap()
 }
 
+/// `--version` and `quota_exporter_build_info` carry the commit the binary was built from (when
+/// built from a git checkout, as here) and a build date.
+#[test]
+fn version_shows_the_real_revision_and_build_date() {
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| text(&o.stdout).trim().to_owned());
+    let revision = quota_exporter::render::revision();
+    match &head {
+        Some(head) => assert_eq!(revision, head),
+        None => assert_eq!(revision, "unknown"),
+    }
+    let out = run(&["--version"], &[]);
+    let line = text(&out.stdout);
+    assert!(
+        line.starts_with(&format!(
+            "quota-exporter {} (revision {revision}, built ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{line}"
+    );
+    let date = quota_exporter::render::build_date();
+    assert!(
+        humantime::parse_rfc3339(date).is_ok() && date.ends_with('Z'),
+        "build date {date:?}"
+    );
+    assert!(line.contains(date), "{line}");
+    let out = run(&["--once", "--demo"], &[]);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "quota_exporter_build_info{{version=\"{}\",revision=\"{revision}\",build_date=\"{date}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 #[test]
 fn version_and_usage_errors() {
     let out = run(&["--version"], &[]);

@@ -427,8 +427,17 @@ def cmd_systemd() -> int:
     p.check("--config.file=/etc/quota-exporter/config.yml" in argv, "ExecStart reads /etc/quota-exporter/config.yml")
     envfile = [v.lstrip("-") for v in directives.get("EnvironmentFile", [])]
     p.check(envfile == ["/etc/quota-exporter/quota-exporter.env"], "EnvironmentFile=/etc/quota-exporter/quota-exporter.env")
-    creds = directives.get("LoadCredential", [])
-    p.check(bool(creds) and all(re.fullmatch(r"[\w.-]+:/\S+", c) for c in creds), "LoadCredential=ID:/absolute/path")
+    # As shipped the unit must start: a LoadCredential= whose file is missing stops it, so the
+    # examples are comments.
+    p.check(not directives.get("LoadCredential"), "no active LoadCredential= (the unit starts as shipped)")
+    examples = re.findall(r"^#LoadCredential=(.*)$", unit, re.M)
+    p.check(bool(examples) and all(re.fullmatch(r"[\w.-]+:/\S+", c) for c in examples),
+            "commented LoadCredential=ID:/absolute/path examples")
+    docs = directives.get("Documentation", [])
+    p.check(any(d.startswith("https://github.com/quota-exporter/quota-exporter/") for d in docs),
+            "Documentation= points to the project's docs")
+    p.check(has("User", "quota-exporter") and has("Group", "quota-exporter"),
+            "User=/Group=quota-exporter (the .deb's system user; dynamic when it does not exist)")
 
     # The environment file: KEY=VALUE lines systemd can read.
     names = []
