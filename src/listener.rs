@@ -135,7 +135,7 @@ pub fn raise_fd_limit() -> io::Result<(u64, u64)> {
 }
 
 /// The sockets systemd passed (socket activation: `LISTEN_FDS` descriptors from 3, for the process
-/// named by `LISTEN_PID`).
+/// named by `LISTEN_PID`). Call it first thing, before anything else opens descriptors.
 #[cfg(unix)]
 pub fn systemd_listeners() -> io::Result<Vec<std::net::TcpListener>> {
     use std::os::fd::FromRawFd;
@@ -160,9 +160,21 @@ pub fn systemd_listeners() -> io::Result<Vec<std::net::TcpListener>> {
     std::env::remove_var("LISTEN_FDNAMES");
     (3..3 + count as i32)
         .map(|fd| {
+            // Check before taking ownership: closing a descriptor that is not ours would be worse
+            // than refusing to start.
+            // SAFETY: fstat only writes the struct passed by pointer.
+            let is_socket = unsafe {
+                let mut st: libc::stat = std::mem::zeroed();
+                libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+            };
+            if !is_socket {
+                return Err(io::Error::other(format!(
+                    "--web.systemd-socket: descriptor {fd} is not a socket"
+                )));
+            }
             // SAFETY: systemd hands these descriptors to this process, which owns them from here.
             let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
-            listener.local_addr()?; // not a socket, or not TCP: an error here
+            listener.local_addr()?;
             listener.set_nonblocking(true)?;
             Ok(listener)
         })

@@ -112,6 +112,22 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(&args);
+    // Before the runtime opens descriptors of its own next to the ones systemd passed.
+    #[cfg(unix)]
+    let systemd = match args
+        .systemd_socket
+        .then(listener::systemd_listeners)
+        .transpose()
+    {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("quota-exporter: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    #[cfg(not(unix))]
+    let systemd: Option<Vec<std::net::TcpListener>> = None;
     // As the Go runtime does: the soft limit on open files up to the hard one, so that the
     // connection cap, not the descriptor limit, is what bounds clients.
     #[cfg(unix)]
@@ -129,7 +145,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(real_main(args)) {
+    match runtime.block_on(real_main(args, systemd)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -139,7 +155,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn real_main(args: Args) -> anyhow::Result<ExitCode> {
+async fn real_main(
+    args: Args,
+    systemd: Option<Vec<std::net::TcpListener>>,
+) -> anyhow::Result<ExitCode> {
     // The demo's simulator lives as long as this function.
     let (source, simulator) = match (&args.config_file, args.demo) {
         (Some(_), true) => bail!("--demo brings its own configuration: drop --config.file"),
@@ -169,8 +188,8 @@ async fn real_main(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let listeners = if args.systemd_socket {
-        listener::systemd_listeners()?
+    let listeners = if let Some(systemd) = systemd {
+        systemd
             .into_iter()
             .map(tokio::net::TcpListener::from_std)
             .collect::<Result<Vec<_>, _>>()?

@@ -34,7 +34,12 @@ fn wait_healthy(port: u16, child: &mut Child) {
         }
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             panic!("exited {status}: {err}");
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -57,7 +62,12 @@ fn stop(mut child: Child) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     err
 }
 
@@ -112,10 +122,14 @@ fn systemd_socket_activation_serves_the_passed_socket() {
         ))
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // SAFETY: dup2 is async-signal-safe; it puts the socket at fd 3 (without close-on-exec).
+    // SAFETY: dup2 and fcntl are async-signal-safe: the socket goes to fd 3, kept across exec
+    // (dup2 onto itself would keep close-on-exec, hence the fcntl).
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
+            if fd != 3 && libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -133,6 +147,18 @@ fn systemd_socket_activation_serves_the_passed_socket() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("LISTEN_FDS"));
+
+    // Descriptor 3 is not a socket: refused, and nothing else is disturbed (no crash).
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec 3</dev/null; LISTEN_PID=$$ LISTEN_FDS=1 exec '{BIN}' --demo --web.systemd-socket"
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("descriptor 3 is not a socket"), "{stderr}");
 }
 
 #[cfg(target_os = "linux")]
@@ -232,7 +258,9 @@ fn logs_use_prometheus_keys_and_a_refused_client_certificate_is_a_warning() {
     let stderr = stop(child);
     let first = stderr.lines().next().unwrap_or_default();
     assert!(
-        first.starts_with("time=") && first.contains(" level=INFO source=") && first.contains(" msg="),
+        first.starts_with("time=")
+            && first.contains(" level=INFO source=")
+            && first.contains(" msg="),
         "{stderr}"
     );
     let refused = stderr
