@@ -8,11 +8,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ConfigError};
+use crate::listener;
 use crate::scheduler::{panic_message, Supervisor};
 use crate::shard::Shard;
 use crate::store::Store;
 use crate::vendors;
-use crate::listener;
 use crate::web_config::{WebConfig, WebState};
 
 /// The built-in configuration of `--demo`. `${SIMULATOR_URL}` is replaced by the simulator's URL.
