@@ -26,6 +26,7 @@ pub mod daemon;
 pub mod exposition;
 pub mod listener;
 pub mod logfmt;
+pub mod loglimit;
 pub mod outcome;
 pub mod redact;
 pub mod render;

@@ -11,7 +11,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -57,54 +56,13 @@ impl Default for Limits {
     }
 }
 
-/// One kind of rate-limited log line.
-pub struct LogLimit {
-    last: Mutex<Option<Instant>>,
-    suppressed: AtomicU64,
-}
+pub use crate::loglimit::{log_limited, LogLimit, LOG_EVERY};
 
-impl LogLimit {
-    pub const fn new() -> Self {
-        Self {
-            last: Mutex::new(None),
-            suppressed: AtomicU64::new(0),
-        }
-    }
-}
-
-impl Default for LogLimit {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Rate-limited log lines: at most one per kind in this period.
-pub const LOG_EVERY: Duration = Duration::from_secs(10);
-
-pub static RATE_LIMITED: LogLimit = LogLimit::new();
 pub static CONNECTION_LIMIT: LogLimit = LogLimit::new();
 pub static REQUEST_LIMIT: LogLimit = LogLimit::new();
 pub static TIMED_OUT: LogLimit = LogLimit::new();
 pub static CLIENT_CERT: LogLimit = LogLimit::new();
 pub static ACCEPT: LogLimit = LogLimit::new();
-
-/// Logs `message` at warn level unless this kind was logged within [`LOG_EVERY`]; the next line
-/// says how many were left out.
-pub fn log_limited(kind: &LogLimit, message: &str) {
-    let mut last = kind.last.lock().expect("log limit");
-    let now = Instant::now();
-    if last.is_some_and(|t| now.duration_since(t) < LOG_EVERY) {
-        kind.suppressed.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    *last = Some(now);
-    let suppressed = kind.suppressed.swap(0, Ordering::Relaxed);
-    if suppressed > 0 {
-        tracing::warn!(suppressed, "{message}");
-    } else {
-        tracing::warn!("{message}");
-    }
-}
 
 /// Raises the soft limit on open files to the hard limit, as the Go runtime does at start-up,
 /// and returns the new (soft, hard) limits.

@@ -1156,13 +1156,15 @@ fn load_prepared(path: &Path) -> Result<WebConfig, WebConfigError> {
     Ok(config)
 }
 
+static RATE_LIMITED: crate::loglimit::LogLimit = crate::loglimit::LogLimit::new();
+
 /// Middleware: the current web config's rate limit, basic auth and response headers.
 pub async fn guard(State(web): State<Arc<WebState>>, request: Request, next: Next) -> Response {
     let config = web.current();
     if let Some(limiter) = &config.rate_limit {
         if !limiter.allow() {
-            crate::listener::log_limited(
-                &crate::listener::RATE_LIMITED,
+            crate::loglimit::log_limited(
+                &RATE_LIMITED,
                 "rate_limit reached: answering 429 Too Many Requests",
             );
             return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n").into_response();
