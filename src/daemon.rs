@@ -1,6 +1,6 @@
 //! The daemon around the library: where the configuration comes from, the options of a running
-//! exporter, the process-wide HTTP client, signals (SIGTERM, Ctrl-C, SIGHUP) and the web config's
-//! protection of the router.
+//! exporter, the process-wide HTTP client, signals (SIGTERM, Ctrl-C, SIGHUP), the listeners and
+//! the web config's re-reading on reload.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,11 +8,12 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ConfigError};
+use crate::listener;
 use crate::scheduler::{panic_message, Supervisor};
 use crate::shard::Shard;
 use crate::store::Store;
 use crate::vendors;
-use crate::web_config::{self, WebConfig};
+use crate::web_config::{WebConfig, WebState};
 
 /// The built-in configuration of `--demo`. `${SIMULATOR_URL}` is replaced by the simulator's URL.
 pub const DEMO_CONFIG: &str = include_str!("../config/demo.yml");
@@ -60,8 +61,14 @@ pub struct Options {
     pub log_config_warnings: bool,
     /// `--shard`: poll only this share of the accounts.
     pub shard: Option<Shard>,
-    /// `--web.config.file`: TLS, basic auth, extra headers.
-    pub web: Option<Arc<WebConfig>>,
+    /// `--web.config.file`: TLS, basic auth, headers, rate limit; re-read on every reload.
+    pub web: Option<Arc<WebState>>,
+    /// Connection limits and timeouts.
+    pub limits: listener::Limits,
+    /// `--web.enable-lifecycle`: whether `POST /-/reload` works (SIGHUP always does).
+    pub lifecycle: bool,
+    /// `--web.route-prefix`: where the routes live ("" or "/" for the root).
+    pub route_prefix: String,
 }
 
 impl Default for Options {
@@ -71,6 +78,9 @@ impl Default for Options {
             log_config_warnings: true,
             shard: None,
             web: None,
+            limits: listener::Limits::default(),
+            lifecycle: false,
+            route_prefix: String::new(),
         }
     }
 }
@@ -92,22 +102,30 @@ pub(crate) fn log_warnings(config: &Config, options: &Options) {
     }
 }
 
-/// Wraps the router with the web config's basic auth and response headers.
-pub(crate) fn protect(app: axum::Router, web: &WebConfig) -> axum::Router {
-    let app = match &web.basic_auth {
-        Some(auth) => app.layer(axum::middleware::from_fn_with_state(
-            auth.clone(),
-            web_config::require_basic_auth,
-        )),
-        None => app,
+/// The sockets to serve on: one, or several (`--web.listen-address` repeated, systemd sockets).
+pub struct Listeners(pub Vec<tokio::net::TcpListener>);
+
+impl From<tokio::net::TcpListener> for Listeners {
+    fn from(l: tokio::net::TcpListener) -> Self {
+        Listeners(vec![l])
+    }
+}
+
+impl From<Vec<tokio::net::TcpListener>> for Listeners {
+    fn from(l: Vec<tokio::net::TcpListener>) -> Self {
+        Listeners(l)
+    }
+}
+
+/// Reads the web config file again (off the async workers: file reads and a bcrypt hash).
+pub(crate) async fn reread_web(options: &Options) -> Result<Option<WebConfig>, String> {
+    let Some(web) = options.web.clone() else {
+        return Ok(None);
     };
-    if web.headers.is_empty() {
-        app
-    } else {
-        app.layer(axum::middleware::map_response_with_state(
-            Arc::new(web.headers.clone()),
-            web_config::add_headers,
-        ))
+    match tokio::task::spawn_blocking(move || web.reread()).await {
+        Ok(Ok(next)) => Ok(Some(next)),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("web config: {e}")),
     }
 }
 
@@ -162,6 +180,7 @@ pub(crate) fn reload(
     options: &Options,
     supervisor: &mut Supervisor,
     store: &Store,
+    web: Option<WebConfig>,
 ) -> Result<(), String> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let config = source
@@ -169,6 +188,12 @@ pub(crate) fn reload(
             .map_err(|e| e.to_string())?;
         log_warnings(&config, options);
         supervisor.apply(&config)?;
+        if let (Some(state), Some(next)) = (&options.web, web) {
+            for w in &next.warnings {
+                tracing::warn!("web config: {w}");
+            }
+            state.install(next);
+        }
         Ok(config.accounts.len())
     }))
     .unwrap_or_else(|p| {

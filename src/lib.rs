@@ -29,6 +29,9 @@ pub mod daemon;
 pub mod exposition;
 pub mod memory;
 pub mod landing;
+pub mod listener;
+pub mod logfmt;
+pub mod loglimit;
 pub mod outcome;
 pub mod process;
 pub mod redact;
@@ -45,24 +48,25 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::{log_warnings, protect};
+use crate::daemon::{log_warnings, reread_web};
 use crate::scheduler::Supervisor;
 use crate::server::{AppState, ReloadRequest};
 use crate::store::Store;
 
 pub use crate::daemon::{
-    http_client, reload_signals, shutdown_signal, ConfigSource, Options, RunError, DEMO_CONFIG,
+    http_client, reload_signals, shutdown_signal, ConfigSource, Listeners, Options, RunError,
+    DEMO_CONFIG,
 };
 
 /// Runs the exporter until `shutdown` completes: polls every account and serves HTTP on
-/// `listener`. Reload requests come from `POST /-/reload` and from `reload_signal` (SIGHUP).
+/// `listeners`. Reload requests come from `POST /-/reload` and from `reload_signal` (SIGHUP);
+/// a reload re-reads the config file and the web config file, and applies both or neither.
 pub async fn run(
     source: ConfigSource,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     options: Options,
     mut reload_signal: mpsc::Receiver<()>,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -97,7 +101,17 @@ pub async fn run(
                     Some(()) = reload_signal.recv() => None,
                     _ = root.cancelled() => break,
                 };
-                let outcome = daemon::reload(&source, &options, &mut supervisor, &store);
+                // The web config is read first (off the async workers); both apply or neither.
+                let outcome = match reread_web(&options).await {
+                    Ok(web) => daemon::reload(&source, &options, &mut supervisor, &store, web),
+                    Err(e) => {
+                        store.record_reload(false);
+                        tracing::error!(
+                            "configuration rejected, the previous one keeps running:\n{e}"
+                        );
+                        Err(e)
+                    }
+                };
                 // The parse went through far more memory than the config keeps: hand it back.
                 memory::release_free_memory();
                 if let Some(reply) = reply {
@@ -113,30 +127,35 @@ pub async fn run(
         store,
         telemetry_path: options.telemetry_path.clone(),
         reload: Some(reload_tx),
+        lifecycle: options.lifecycle,
+        route_prefix: options.route_prefix.clone(),
+        max_requests: options.limits.max_requests,
     });
     let app = match &options.web {
-        Some(web) => protect(app, web),
+        Some(web) => server::protect(app, web.clone()),
         None => app,
     };
-    tracing::info!(address = %listener.local_addr()?, tls = options.web.as_ref().is_some_and(|w| w.tls.is_some()), "listening");
+    let listeners = listeners.into().0;
+    let tls = options
+        .web
+        .as_ref()
+        .is_some_and(|w| w.current().tls.is_some());
+    for l in &listeners {
+        tracing::info!(address = %l.local_addr()?, tls, "listening");
+    }
     let stop = root.clone();
-    let graceful = async move {
+    tokio::spawn(async move {
         shutdown.await;
         stop.cancel();
-    };
-    let served = match options.web.as_ref().and_then(|w| w.tls.clone()) {
-        Some(tls) => {
-            let listener = web_config::TlsListener::new(listener, tls)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await
-        }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await
-        }
-    };
+    });
+    let served = listener::serve(
+        listeners,
+        app,
+        options.web.clone(),
+        options.limits.clone(),
+        root.clone(),
+    )
+    .await;
     root.cancel();
     // Poll loops stop at their next await; give in-flight work a moment, never block exit on it.
     let _ = tokio::time::timeout(Duration::from_secs(2), reloader).await;

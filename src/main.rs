@@ -9,12 +9,15 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use quota_exporter::config::Config;
 use quota_exporter::exposition::Format;
+use quota_exporter::listener::Limits;
 use quota_exporter::render::{build_date, revision, version, Renderer};
 use quota_exporter::shard::Shard;
 use quota_exporter::simulator::Simulator;
 use quota_exporter::store::Store;
-use quota_exporter::web_config::WebConfig;
-use quota_exporter::{reload_signals, run, scheduler, shutdown_signal, ConfigSource, Options};
+use quota_exporter::web_config::WebState;
+use quota_exporter::{
+    listener, reload_signals, run, scheduler, server, shutdown_signal, ConfigSource, Options,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,23 +42,54 @@ struct Args {
     /// Run against the built-in vendor simulator with a built-in configuration.
     #[arg(long)]
     demo: bool,
-    /// Address to listen on.
+    /// Address to listen on; repeat the flag to listen on several.
     #[arg(
         long = "web.listen-address",
         default_value = ":10042",
-        value_name = "ADDR"
+        value_name = "ADDR",
+        action = clap::ArgAction::Append
     )]
-    listen_address: String,
-    /// TLS and basic auth, in the Prometheus exporter-toolkit web config format.
+    listen_address: Vec<String>,
+    /// Listen on the sockets systemd passes (socket activation) instead of --web.listen-address.
+    #[arg(long = "web.systemd-socket")]
+    systemd_socket: bool,
+    /// TLS, basic auth, headers and a rate limit, in the Prometheus exporter-toolkit web config
+    /// format. Re-read on reload.
     #[arg(long = "web.config.file", value_name = "PATH")]
     web_config_file: Option<PathBuf>,
     /// Path under which to expose metrics.
     #[arg(
         long = "web.telemetry-path",
         default_value = "/metrics",
-        value_name = "PATH"
+        value_name = "PATH",
+        value_parser = server::check_telemetry_path
     )]
     telemetry_path: String,
+    /// Serve every route under this path prefix (default: the path of --web.external-url, or /).
+    #[arg(long = "web.route-prefix", value_name = "PATH", value_parser = server::normalize_prefix)]
+    route_prefix: Option<String>,
+    /// The URL users reach the exporter at (e.g. behind a reverse proxy); its path is the default
+    /// route prefix.
+    #[arg(long = "web.external-url", value_name = "URL", value_parser = external_url_path)]
+    external_url: Option<String>,
+    /// Allow reloads through POST /-/reload (SIGHUP always reloads).
+    #[arg(long = "web.enable-lifecycle")]
+    enable_lifecycle: bool,
+    /// Scrapes of the telemetry path in flight at most; more get 503. 0: no limit.
+    #[arg(long = "web.max-requests", default_value_t = 40, value_name = "N")]
+    max_requests: usize,
+    /// Open HTTP connections at most; more clients wait until one closes.
+    #[arg(long = "web.max-connections", default_value_t = 512, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Time a client has to send a request's line and headers.
+    #[arg(long = "web.read-header-timeout", default_value = "10s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    read_header_timeout: std::time::Duration,
+    /// Time a kept-alive connection may wait for its next request.
+    #[arg(long = "web.idle-timeout", default_value = "60s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    idle_timeout: std::time::Duration,
+    /// Time a client has to complete the TLS handshake.
+    #[arg(long = "web.tls-handshake-timeout", default_value = "10s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    tls_handshake_timeout: std::time::Duration,
     /// Log level: debug, info, warn or error.
     #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     log_level: String,
@@ -86,6 +120,29 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(&args);
+    // Before the runtime opens descriptors of its own next to the ones systemd passed.
+    #[cfg(unix)]
+    let systemd = match args
+        .systemd_socket
+        .then(listener::systemd_listeners)
+        .transpose()
+    {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("quota-exporter: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    #[cfg(not(unix))]
+    let systemd: Option<Vec<std::net::TcpListener>> = None;
+    // As the Go runtime does: the soft limit on open files up to the hard one, so that the
+    // connection cap, not the descriptor limit, is what bounds clients.
+    #[cfg(unix)]
+    match listener::raise_fd_limit() {
+        Ok((soft, _)) => tracing::debug!(open_files = soft, "file descriptor limit"),
+        Err(e) => tracing::warn!("cannot raise the open-files limit: {e}"),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,7 +153,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(real_main(args)) {
+    match runtime.block_on(real_main(args, systemd)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -106,7 +163,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn real_main(args: Args) -> anyhow::Result<ExitCode> {
+async fn real_main(
+    args: Args,
+    systemd: Option<Vec<std::net::TcpListener>>,
+) -> anyhow::Result<ExitCode> {
     // The demo's simulator lives as long as this function.
     let (source, simulator) = match (&args.config_file, args.demo) {
         (Some(_), true) => bail!("--demo brings its own configuration: drop --config.file"),
@@ -128,27 +188,53 @@ async fn real_main(args: Args) -> anyhow::Result<ExitCode> {
 
     let web = match &args.web_config_file {
         Some(path) => {
-            let web = WebConfig::load(path)?;
-            for w in &web.warnings {
+            let web = WebState::load(path)?;
+            for w in &web.current().warnings {
                 tracing::warn!("web config: {w}");
             }
             Some(Arc::new(web))
         }
         None => None,
     };
-    let addr = listen_address(&args.listen_address)?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listeners = if let Some(systemd) = systemd {
+        systemd
+            .into_iter()
+            .map(tokio::net::TcpListener::from_std)
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        let mut listeners = Vec::new();
+        for a in &args.listen_address {
+            let addr = listen_address(a)?;
+            listeners.push(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?,
+            );
+        }
+        listeners
+    };
     let options = Options {
         telemetry_path: args.telemetry_path.clone(),
         log_config_warnings: simulator.is_none(),
         shard: args.shard,
         web,
+        limits: Limits {
+            header_timeout: args.read_header_timeout,
+            idle_timeout: args.idle_timeout,
+            tls_handshake_timeout: args.tls_handshake_timeout,
+            max_connections: args.max_connections as usize,
+            max_requests: args.max_requests,
+        },
+        lifecycle: args.enable_lifecycle,
+        route_prefix: args
+            .route_prefix
+            .clone()
+            .or_else(|| args.external_url.clone())
+            .unwrap_or_default(),
     };
     run(
         source,
-        listener,
+        listeners,
         options,
         reload_signals(),
         shutdown_signal(),
@@ -229,6 +315,15 @@ async fn once(source: &ConfigSource, shard: Option<Shard>) -> anyhow::Result<Exi
     })
 }
 
+/// The path of a `--web.external-url` (the default route prefix).
+fn external_url_path(s: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{s:?}: the scheme must be http or https"));
+    }
+    server::normalize_prefix(url.path())
+}
+
 /// Accepts `:PORT` (all interfaces), `HOST:PORT` and `[V6]:PORT`.
 fn listen_address(s: &str) -> anyhow::Result<SocketAddr> {
     let full = if s.starts_with(':') {
@@ -261,8 +356,8 @@ fn init_logging(args: &Args) {
     } else {
         registry
             .with(
-                tracing_logfmt::builder()
-                    .layer()
+                tracing_subscriber::fmt::layer()
+                    .event_format(quota_exporter::logfmt::Logfmt)
                     .with_writer(std::io::stderr),
             )
             .init();

@@ -30,16 +30,83 @@ pub struct AppState {
     pub telemetry_path: String,
     /// Absent when nothing can be reloaded (e.g. `--once`).
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
+    /// `--web.enable-lifecycle`: `POST /-/reload` answers 403 without it.
+    pub lifecycle: bool,
+    /// `--web.route-prefix`: "" (or "/") for the root, else e.g. "/quota".
+    pub route_prefix: String,
+    /// `--web.max-requests`: scrapes in flight at most (0: unlimited).
+    pub max_requests: usize,
+}
+
+/// Checks a `--web.telemetry-path`: an absolute path of its own, not `/` nor one of `/-/…`.
+pub fn check_telemetry_path(path: &str) -> Result<String, String> {
+    if !path.starts_with('/') {
+        return Err(format!("{path:?} must start with '/' (e.g. /metrics)"));
+    }
+    if path == "/" || path.starts_with("/-/") || path == "/-" {
+        return Err(format!(
+            "{path:?} is taken by the landing page or /-/healthy, /-/ready, /-/reload"
+        ));
+    }
+    if path.contains(['{', '}', '*', '?', '#', ' ']) || path.contains("//") || path.ends_with('/') {
+        return Err(format!(
+            "{path:?} is not a plain path (no trailing '/', '//', spaces or {{ }} * ? #)"
+        ));
+    }
+    Ok(path.to_owned())
+}
+
+/// Normalises a `--web.route-prefix` (or the path of `--web.external-url`): "" for the root,
+/// else "/a/b" without a trailing slash.
+pub fn normalize_prefix(prefix: &str) -> Result<String, String> {
+    let trimmed = prefix.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if !trimmed.starts_with('/') {
+        return normalize_prefix(&format!("/{trimmed}"));
+    }
+    if trimmed.contains(['{', '}', '*', '?', '#', ' ']) || trimmed.contains("//") {
+        return Err(format!("{prefix:?} is not a plain path"));
+    }
+    Ok(trimmed.to_owned())
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(landing))
-        .route(&state.telemetry_path, get(metrics))
-        .route("/-/healthy", get(|| async { "Healthy\n" }))
-        .route("/-/ready", get(ready))
-        .route("/-/reload", post(reload))
-        .with_state(state)
+    let mut metrics_route = get(metrics);
+    if state.max_requests > 0 {
+        metrics_route = metrics_route.layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(state.max_requests)),
+            crate::listener::max_requests,
+        ));
+    }
+    let prefix = normalize_prefix(&state.route_prefix).unwrap_or_default();
+    let at = |path: &str| format!("{prefix}{path}");
+    let mut routes = Router::new()
+        .route(&at("/"), get(landing))
+        .route(&at(&state.telemetry_path), metrics_route)
+        .route(&at("/-/healthy"), get(|| async { "Healthy\n" }))
+        .route(&at("/-/ready"), get(ready))
+        .route(&at("/-/reload"), post(reload));
+    if !prefix.is_empty() {
+        // `/prefix` itself redirects to `/prefix/`, where the landing page's relative links work.
+        let last = prefix.rsplit('/').next().unwrap_or_default();
+        let location = format!("{last}/");
+        routes = routes.route(
+            &prefix,
+            get(move || async move { axum::response::Redirect::permanent(&location) }),
+        );
+    }
+    routes.with_state(state)
+}
+
+/// Wraps the router with the web config in force (rate limit, basic auth, headers), read for
+/// every request so that reloads apply at once.
+pub fn protect(app: Router, web: Arc<crate::web_config::WebState>) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(
+        web,
+        crate::web_config::guard,
+    ))
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -97,6 +164,13 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn reload(State(state): State<AppState>) -> Response {
+    if !state.lifecycle {
+        return (
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled: start with --web.enable-lifecycle, or send SIGHUP to reload\n",
+        )
+            .into_response();
+    }
     let Some(tx) = state.reload else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -160,7 +234,8 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
             html(&s.description),
         );
     }
-    let path = html(&state.telemetry_path);
+    // Relative links: the page works under a route prefix and behind a reverse proxy.
+    let path = html(state.telemetry_path.trim_start_matches('/'));
     Html(format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>quota-exporter</title>
@@ -169,7 +244,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
 </head><body>
 <h1>quota-exporter</h1>
 <p>Version {version}, revision {revision}. Storage, seats and licences bought from SaaS vendors, and how much is used.</p>
-<ul><li><a href="{path}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
+<ul><li><a href="{path}">Metrics</a></li><li><a href="-/healthy">Health</a></li><li><a href="-/ready">Readiness</a></li></ul>
 <p>Documentation: <a href="{docs}README.md">README</a>, <a href="{docs}docs/metrics.md">metrics</a>, <a href="{docs}docs/alerting.md">alerting</a>, <a href="{docs}docs/runbooks.md">runbooks</a>, <a href="{docs}docs/deployment.md">deployment</a>.</p>
 <h2>Accounts</h2>
 <table><tr><th>Vendor</th><th>Account</th><th>Status</th><th>Quota</th><th>Last success</th><th>Last error</th><th>Message</th><th>Next poll</th><th>Interval</th><th>Settings</th></tr>
@@ -227,6 +302,9 @@ mod tests {
             renderer: Arc::new(Renderer::new(store.clone())),
             telemetry_path: "/metrics".into(),
             reload: None,
+            lifecycle: true,
+            route_prefix: String::new(),
+            max_requests: 0,
         };
         (router(state), store)
     }

@@ -305,6 +305,7 @@ fn reload_by_signal_and_http_applies_good_configs_and_rejects_bad_ones() {
             path.to_str().unwrap(),
             "--web.listen-address",
             &format!("127.0.0.1:{port}"),
+            "--web.enable-lifecycle",
         ],
         &[],
     );

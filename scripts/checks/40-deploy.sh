@@ -153,7 +153,9 @@ verify_unit() {
     sed "s#^ExecStart=/usr/local/bin/quota-exporter #ExecStart=$work/systemd/quota-exporter #" \
       deploy/systemd/quota-exporter.service >"$work/systemd/quota-exporter.service" &&
     grep -q "^ExecStart=$work/systemd/quota-exporter " "$work/systemd/quota-exporter.service" &&
-    silent systemd-analyze verify "$work/systemd/quota-exporter.service"
+    cp deploy/systemd/quota-exporter.socket "$work/systemd/" &&
+    silent systemd-analyze verify "$work/systemd/quota-exporter.service" &&
+    silent systemd-analyze verify "$work/systemd/quota-exporter.socket"
 }
 check "systemd: systemd-analyze verify" verify_unit
 # Exposure score 0 (locked down) .. 10 (unprotected); 20 means "at most 2.0".
