@@ -31,7 +31,10 @@ async fn start(config: &Path) -> Exporter {
     tokio::spawn(run(
         source,
         listener,
-        Options::default(),
+        Options {
+            lifecycle: true,
+            ..Options::default()
+        },
         signals,
         async move {
             let _ = stopped.await;
