@@ -534,13 +534,13 @@ fn assemble(
     });
     Rendered {
         generation,
+        // The process readings age too: the rendering lasts until they are MAX_AGE old, or
+        // until a block's data goes stale, whichever comes first.
         expires: Some(
             blocks
                 .iter()
                 .filter_map(|b| b.expires)
-                .chain([Instant::now() + crate::process::MAX_AGE])
-                .min()
-                .expect("one deadline is always there"),
+                .fold(Instant::now() + crate::process::MAX_AGE, Instant::min),
         ),
         gzip,
         plain,
