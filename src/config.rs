@@ -294,7 +294,14 @@ impl Config {
             )
             .build()
             .map_err(|e| ConfigError::one(format!("cannot read {origin}: {e}")))?;
-        let value: serde_json::Value = loaded
+        // The merged tree (file and environment) is checked before it becomes JSON, where a
+        // non-finite float would silently turn into null: TOML's `inf`/`nan` and environment
+        // values such as `inf` are caught here with their key path.
+        let tree: config::Value = loaded
+            .try_deserialize()
+            .map_err(|e| ConfigError::one(format!("cannot read {origin}: {e}")))?;
+        limits::check_finite(&tree, ENV_PREFIX).map_err(|problems| ConfigError { problems })?;
+        let value: serde_json::Value = tree
             .try_deserialize()
             .map_err(|e| ConfigError::one(format!("cannot read {origin}: {e}")))?;
         Self::from_value(value)
@@ -615,9 +622,7 @@ fn parse_account(
 
     let mut ctx = ParseContext::new(name.clone());
     ctx.interval = Some(schedule.interval);
-    if let Some(w) = (vendor.interval_warning)(schedule.interval) {
-        ctx.warn(w);
-    }
+    ctx.retries = schedule.retries;
     let client = match (vendor.parse)(serde_json::Value::Object(map), &mut ctx) {
         Ok(client) => Some(client),
         Err(errors) => {

@@ -104,6 +104,7 @@ pub fn tasks(
                     http,
                     max_response_bytes: a.http.max_response_bytes,
                     stats,
+                    attempt: 0,
                 },
                 limit,
                 due: Default::default(),
@@ -245,7 +246,7 @@ pub async fn poll(
         // Should a reload cancel this attempt, the next poll waits for its deadline.
         task.due.set(after(task.schedule.timeout));
         let result = tokio::select! {
-            r = attempt_once(task) => r,
+            r = attempt_once(task, attempt) => r,
             _ = cancel.cancelled() => return None,
         };
         // The one check between every vendor and the store: impossible values fail the poll.
@@ -299,8 +300,9 @@ pub async fn poll(
 /// travels with the attempt (the spawned task ends at the timeout whoever waits for it), and the
 /// task is aborted when this future is dropped — a cancelled poll leaves no attempt behind, and
 /// with it no open connection to the vendor.
-async fn attempt_once(task: &AccountTask) -> Result<Samples, PollError> {
-    let (client, ctx, timeout) = (task.client.clone(), task.ctx.clone(), task.schedule.timeout);
+async fn attempt_once(task: &AccountTask, attempt: u32) -> Result<Samples, PollError> {
+    let (client, mut ctx, timeout) = (task.client.clone(), task.ctx.clone(), task.schedule.timeout);
+    ctx.attempt = attempt;
     let handle = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
         tokio::time::timeout(timeout, client.poll(&ctx)).await
     }));

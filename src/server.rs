@@ -135,7 +135,8 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// True when `Accept-Encoding` lists gzip with a non-zero quality.
-fn accepts_gzip(accept_encoding: &str) -> bool {
+/// Public for the fuzz targets.
+pub fn accepts_gzip(accept_encoding: &str) -> bool {
     accept_encoding.split(',').any(|part| {
         let mut params = part.split(';').map(str::trim);
         let coding = params.next().unwrap_or_default();

@@ -159,7 +159,7 @@ fn config_check_summarises_a_valid_file_without_secrets() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(
         stdout.contains("configuration is valid")
-            && stdout.contains("wecom_wedrive/acme: every 2h"),
+            && stdout.contains("wecom_wedrive/acme: every 3h"),
         "{stdout}"
     );
     for (_, secret) in secrets {

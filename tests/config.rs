@@ -62,7 +62,7 @@ fn the_example_config_loads_and_documents_every_default() {
         );
     }
     let acme = config.accounts.iter().find(|a| a.name == "acme").unwrap();
-    assert_eq!(acme.schedule.interval, Duration::from_secs(7200));
+    assert_eq!(acme.schedule.interval, Duration::from_secs(10800));
     assert_eq!(acme.schedule.timeout, Duration::from_secs(20));
 }
 
@@ -83,11 +83,11 @@ fn defaults_and_overrides_combine() {
         Duration::from_secs(1800),
         "3 x interval when unset"
     );
-    // Without any interval the vendor's default applies (WeDrive: 2h for its API quota).
+    // Without any interval the vendor's default applies (WeDrive: 3h for its API quota, retries included, so no warning).
     let config = Config::from_yaml(WEDRIVE).unwrap();
     assert_eq!(
         config.accounts[0].schedule.interval,
-        Duration::from_secs(7200)
+        Duration::from_secs(10800)
     );
     assert!(config.warnings.is_empty());
 }

@@ -242,3 +242,47 @@ fn config_check_exits_1_never_101() {
         );
     }
 }
+
+/// TOML has `inf` and `nan` literals; they used to become null on the way to JSON and so
+/// silently took the default (or failed without a key).
+#[test]
+fn non_finite_toml_numbers_name_their_key() {
+    set_secret();
+    for value in ["inf", "-inf", "nan", "+nan"] {
+        let toml = format!(
+            "[defaults]\njitter = {value}\n\n[[wecom_wedrive]]\nname = \"acme\"\ncorp_id = \"ww1\"\nsecret = {{ env = \"QE_LIMITS_SECRET\" }}\n"
+        );
+        let e = load_file("c.toml", toml.as_bytes()).expect_err("refused");
+        assert_contains(&e, &["defaults.jitter: ", "is not a finite number"]);
+    }
+    let toml = "[[wecom_wedrive]]\nname = \"acme\"\ncorp_id = \"ww1\"\nsecret = { env = \"QE_LIMITS_SECRET\" }\nmax_response_bytes = inf\n";
+    let e = load_file("c.toml", toml.as_bytes()).expect_err("refused");
+    assert_contains(
+        &e,
+        &["wecom_wedrive[0].max_response_bytes: inf is not a finite number"],
+    );
+}
+
+/// An environment override parsed as a float (`inf`, `NaN`) is named with its key and its variable.
+#[test]
+fn non_finite_environment_overrides_name_their_key_and_variable() {
+    set_secret();
+    for value in ["inf", "NaN", "-infinity"] {
+        std::env::set_var("QUOTA_EXPORTER__DEFAULTS__JITTER", value);
+        let e = refused(ACCOUNT);
+        assert_contains(
+            &e,
+            &[
+                "defaults.jitter: ",
+                "is not a finite number (from the environment variable QUOTA_EXPORTER__DEFAULTS__JITTER)",
+            ],
+        );
+    }
+    std::env::remove_var("QUOTA_EXPORTER__DEFAULTS__JITTER");
+    std::env::set_var("QUOTA_EXPORTER__DEFAULTS__JITTER", "0.2");
+    assert!(
+        load_file("c.yml", ACCOUNT.as_bytes()).is_ok(),
+        "a finite override loads"
+    );
+    std::env::remove_var("QUOTA_EXPORTER__DEFAULTS__JITTER");
+}

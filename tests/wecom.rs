@@ -207,6 +207,80 @@ async fn a_token_refused_twice_fails_after_exactly_one_retry() {
     h.stop().await;
 }
 
+/// Both WeDrive calls may be metered: a retry after `mng_capacity` failed must not spend a second
+/// `mng_pro_info` call, and a later poll starts from scratch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_repeats_only_the_call_that_failed() {
+    let sim = sim_with(&["t1"]).await;
+    // "System busy" twice: the poll's first attempt and its first retry fail on mng_capacity.
+    sim.state.add_fault(fault(
+        "t1",
+        Some("mng_capacity"),
+        Fault::VendorError { code: "-1".into() },
+        Some(2),
+    ));
+    let yaml = format!(
+        "defaults:\n  interval: 1h\n  startup_spread: 0s\n  retry_backoff: 10ms\n  retries: 2\nwecom_wedrive:\n{}",
+        account("t1", "")
+    );
+    let h = Harness::start_with_sim(sim, &yaml).await;
+    let text = h
+        .metrics_until("the first poll", |t| value(t, &polls("t1")) == Some(1.0))
+        .await;
+    assert_eq!(
+        value(&text, &up("t1")),
+        Some(1.0),
+        "the second retry succeeds"
+    );
+    assert_eq!(value(&text, &capacity("t1")), Some((1u64 << 40) as f64));
+    assert_eq!(
+        h.sim.state.calls("wecom_wedrive/mng_pro_info/t1"),
+        1,
+        "fetched once, kept for the retries"
+    );
+    assert_eq!(h.sim.state.calls("wecom_wedrive/mng_capacity/t1"), 3);
+    assert_eq!(value(&text, &requests("t1", "mng_pro_info")), Some(1.0));
+    assert_eq!(value(&text, &requests("t1", "mng_capacity")), Some(3.0));
+    h.stop().await;
+}
+
+/// What a retry keeps belongs to its poll: a poll that failed for good leaves nothing for the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_poll_fetches_every_call_again() {
+    let sim = sim_with(&["t1"]).await;
+    sim.state.add_fault(fault(
+        "t1",
+        Some("mng_capacity"),
+        Fault::VendorError { code: "-1".into() },
+        Some(1),
+    ));
+    let yaml = format!(
+        "defaults:\n  interval: 1s\n  timeout: 800ms\n  startup_spread: 0s\n  jitter: 0\n  retries: 0\nwecom_wedrive:\n{}",
+        account("t1", "")
+    );
+    let h = Harness::start_with_sim(sim, &yaml).await;
+    let text = h
+        .metrics_until("a failed poll, then a good one", |t| {
+            value(t, &polls("t1")) >= Some(2.0) && value(t, &up("t1")) == Some(1.0)
+        })
+        .await;
+    assert_eq!(
+        value(&text, &failures("t1", "api")),
+        Some(1.0),
+        "the first poll failed"
+    );
+    let sim = h.sim.state.clone();
+    h.stop().await;
+    let pro = sim.calls("wecom_wedrive/mng_pro_info/t1");
+    let cap = sim.calls("wecom_wedrive/mng_capacity/t1");
+    // Every poll calls mng_pro_info itself, so there is one per mng_capacity call (one more if
+    // the stop cut a poll between the two). Reusing the failed poll's answer would leave one fewer.
+    assert!(
+        pro == cap || pro == cap + 1,
+        "{pro} mng_pro_info calls, {cap} mng_capacity calls"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_fault_gives_its_reason_keeps_last_good_data_and_spares_other_accounts() {
     let cases: Vec<(&str, Fault, &str)> = vec![

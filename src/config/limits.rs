@@ -177,6 +177,53 @@ fn at(stack: &[Frame], mark: Marker, message: &str) -> String {
     }
 }
 
+/// Refuses non-finite floats anywhere in a loaded tree, naming each one's key path, and the
+/// environment variable it came from when one overrides that key.
+pub fn check_finite(tree: &config::Value, env_prefix: &str) -> Result<(), Vec<String>> {
+    fn walk(v: &config::Value, path: &mut String, env_prefix: &str, found: &mut Vec<String>) {
+        match &v.kind {
+            config::ValueKind::Float(f) if !f.is_finite() => {
+                let var = format!("{env_prefix}__{}", path.replace('.', "__").to_uppercase());
+                let from = if std::env::var_os(&var).is_some() {
+                    format!(" (from the environment variable {var})")
+                } else {
+                    String::new()
+                };
+                found.push(format!("{path}: {f} is not a finite number{from}"));
+            }
+            config::ValueKind::Table(map) => {
+                let mut keys: Vec<_> = map.keys().collect();
+                keys.sort();
+                for k in keys {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    walk(&map[k], path, env_prefix, found);
+                    path.truncate(len);
+                }
+            }
+            config::ValueKind::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(item, path, env_prefix, found);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(tree, &mut String::new(), env_prefix, &mut found);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(found)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

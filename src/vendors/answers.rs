@@ -4,7 +4,7 @@
 
 use crate::exposition::Samples;
 
-use super::{decode_json, guard, koodrive, tencent, wecom, PollError};
+use super::{decode_json, guard, koodrive, microsoft365, tencent, wecom, FailureReason, PollError};
 
 /// WeCom WeDrive: the `mng_pro_info` and `mng_capacity` answers.
 pub fn wecom(pro_info: &[u8], capacity: &[u8]) -> Result<Samples, PollError> {
@@ -30,6 +30,16 @@ pub fn tencent(license_general: &[u8]) -> Result<Samples, PollError> {
     let answer: tencent::model::Envelope<tencent::model::LicenseGeneral> =
         decode_json("DescribeLicenseGeneral", license_general)?;
     checked(tencent::samples(&answer.response))
+}
+
+/// Microsoft 365: one page each of `subscribedSkus` and `directory/subscriptions`.
+pub fn microsoft365(skus: &[u8], subscriptions: &[u8]) -> Result<Samples, PollError> {
+    use microsoft365::model::{CompanySubscription, Page, SubscribedSku};
+    let skus: Page<SubscribedSku> = decode_json("subscribedSkus", skus)?;
+    let subscriptions: Page<CompanySubscription> = decode_json("subscriptions", subscriptions)?;
+    let samples = microsoft365::samples(&skus.value, &subscriptions.value)
+        .map_err(|m| PollError::new(FailureReason::Decode, m))?;
+    checked(samples)
 }
 
 fn checked(samples: Samples) -> Result<Samples, PollError> {

@@ -74,8 +74,6 @@ pub struct VendorDef {
     pub parse: ParseFn,
     /// Every metric family the vendor can produce (docs and tests check the catalogue with it).
     pub metrics: &'static [&'static MetricDesc],
-    /// A warning about an account's interval, where the vendor meters calls (logged at load).
-    pub interval_warning: fn(Duration) -> Option<String>,
 }
 
 pub type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Samples, PollError>> + Send + 'a>>;
@@ -99,6 +97,9 @@ pub struct PollContext {
     /// Answers larger than this fail the poll (see [`http::send`]).
     pub max_response_bytes: u64,
     pub stats: Arc<CallStats>,
+    /// 0 for a poll's first attempt, then 1, 2… for its retries: a vendor that makes several
+    /// metered calls a poll can keep what an earlier attempt of the same poll already fetched.
+    pub attempt: u32,
 }
 
 impl PollContext {
@@ -108,6 +109,7 @@ impl PollContext {
             http,
             max_response_bytes: http::DEFAULT_MAX_RESPONSE_BYTES,
             stats,
+            attempt: 0,
         }
     }
 }

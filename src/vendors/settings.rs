@@ -35,6 +35,8 @@ pub struct ParseContext {
     pub account: String,
     /// The account's poll interval, for vendors whose tokens or quotas depend on it.
     pub interval: Option<Duration>,
+    /// The account's retries per poll, for vendors whose quotas count every call.
+    pub retries: u32,
     warnings: Vec<String>,
 }
 
@@ -43,6 +45,7 @@ impl ParseContext {
         Self {
             account: account.into(),
             interval: None,
+            retries: 0,
             warnings: Vec::new(),
         }
     }

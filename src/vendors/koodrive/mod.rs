@@ -52,7 +52,6 @@ pub static VENDOR: VendorDef = VendorDef {
         &FEATURE_ENABLED,
         &INFO,
     ],
-    interval_warning: |_| None,
 };
 
 static CAPACITY: MetricDesc = MetricDesc::gauge_with_unit(

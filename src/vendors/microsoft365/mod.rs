@@ -44,7 +44,6 @@ pub static VENDOR: VendorDef = VendorDef {
         &SUB_TRIAL,
         &SUB_STATUS,
     ],
-    interval_warning: |_| None,
 };
 
 static SKU_PREPAID: MetricDesc = MetricDesc::gauge(

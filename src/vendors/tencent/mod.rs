@@ -58,7 +58,6 @@ pub static VENDOR: VendorDef = VendorDef {
         &SETTING_ENABLED,
         &INFO,
     ],
-    interval_warning: |_| None,
 };
 
 static LICENSES: MetricDesc = MetricDesc::gauge(

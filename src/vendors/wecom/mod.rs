@@ -2,12 +2,13 @@
 //!
 //! Two calls a poll (`mng_pro_info`, `mng_capacity`) plus a token every ~2 hours. WeDrive may
 //! count these calls against a monthly API quota (1,000 calls for a free corp), so the default
-//! interval is 2 hours: 2 calls × 12 polls × 30 days = 720 calls a month.
+//! interval is 3 hours: 2 calls × 8 polls × 30 days = 480 calls a month, and 960 even if every
+//! poll used both its default retries (a retry repeats only the call that failed).
 
 mod client;
 pub mod model;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -23,8 +24,9 @@ use crate::vendors::{Account, PollContext, PollFuture, VendorDef};
 pub use self::client::classify;
 
 pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
-/// Keeps a free corp under its 1,000 calls a month even if the management calls are metered.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2 * 3600);
+/// Keeps a free corp under its 1,000 calls a month even if the management calls are metered
+/// and every poll uses the default 2 retries.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(3 * 3600);
 /// Calls one poll makes, for the monthly quota warning.
 const CALLS_PER_POLL: f64 = 2.0;
 const FREE_MONTHLY_QUOTA: f64 = 1000.0;
@@ -42,7 +44,6 @@ pub static VENDOR: VendorDef = VendorDef {
         &CAPACITY,
         &CAPACITY_FREE,
     ],
-    interval_warning: quota_warning,
 };
 
 static PRO_ENABLED: MetricDesc = MetricDesc::gauge(
@@ -111,20 +112,33 @@ fn parse(
         .ok();
     match secret {
         // Checked now; the client reads it again at each token fetch.
-        Some(_) if errors.is_empty() => Ok(Arc::new(WeDrive {
-            client: Client::new(settings.base_url, settings.corp_id, settings.secret),
-        })),
+        Some(_) if errors.is_empty() => {
+            if let Some(w) = ctx.interval.and_then(|i| quota_warning(i, ctx.retries)) {
+                ctx.warn(w);
+            }
+            Ok(Arc::new(WeDrive {
+                client: Client::new(settings.base_url, settings.corp_id, settings.secret),
+                carried: Mutex::new(None),
+            }))
+        }
         _ => Err(errors),
     }
 }
 
-/// The monthly call count an interval implies, when it may exceed the free WeDrive quota.
-pub fn quota_warning(interval: Duration) -> Option<String> {
+/// The monthly call count an interval and its retries can reach, when it may exceed the free
+/// WeDrive quota. Each retry repeats one call, so a poll costs at most `2 + retries` calls.
+pub fn quota_warning(interval: Duration, retries: u32) -> Option<String> {
     let polls_a_month = 30.0 * 86400.0 / interval.as_secs_f64().max(1.0);
     let calls = polls_a_month * CALLS_PER_POLL;
-    (calls > FREE_MONTHLY_QUOTA).then(|| {
+    let worst = polls_a_month * (CALLS_PER_POLL + f64::from(retries));
+    let with_retries = if retries > 0 {
+        format!(" ({worst:.0} if every poll used its {retries} retries)")
+    } else {
+        String::new()
+    };
+    (worst > FREE_MONTHLY_QUOTA).then(|| {
         format!(
-            "interval {} means about {calls:.0} WeDrive API calls a month; a free corp's quota is {FREE_MONTHLY_QUOTA:.0} if these calls are metered (use 2h or more)",
+            "interval {} means about {calls:.0} WeDrive API calls a month{with_retries}; a free corp's quota is {FREE_MONTHLY_QUOTA:.0} if these calls are metered (use a longer interval or fewer retries)",
             humantime::format_duration(interval)
         )
     })
@@ -132,14 +146,27 @@ pub fn quota_warning(interval: Duration) -> Option<String> {
 
 struct WeDrive {
     client: Client,
+    /// `mng_pro_info` fetched by an attempt whose `mng_capacity` failed: the poll's retry uses
+    /// it instead of spending a second metered call on it.
+    carried: Mutex<Option<ProInfo>>,
 }
 
 impl Account for WeDrive {
     fn poll<'a>(&'a self, ctx: &'a PollContext) -> PollFuture<'a> {
         Box::pin(async move {
-            let pro: ProInfo = self.client.call(ctx, "mng_pro_info").await?;
-            let capacity: Capacity = self.client.call(ctx, "mng_capacity").await?;
-            Ok(samples(&pro, &capacity))
+            // Taken on every attempt, so nothing outlives its poll; used only by a retry.
+            let carried = self.carried.lock().expect("not poisoned").take();
+            let pro: ProInfo = match carried.filter(|_| ctx.attempt > 0) {
+                Some(pro) => pro,
+                None => self.client.call(ctx, "mng_pro_info").await?,
+            };
+            match self.client.call::<Capacity>(ctx, "mng_capacity").await {
+                Ok(capacity) => Ok(samples(&pro, &capacity)),
+                Err(e) => {
+                    *self.carried.lock().expect("not poisoned") = Some(pro);
+                    Err(e)
+                }
+            }
         })
     }
 
@@ -258,9 +285,23 @@ mod tests {
 
     #[test]
     fn quota_warning_follows_the_arithmetic() {
-        assert!(quota_warning(Duration::from_secs(3600))
+        assert!(quota_warning(Duration::from_secs(3600), 0)
             .unwrap()
             .contains("1440"));
-        assert!(quota_warning(DEFAULT_INTERVAL).is_none());
+        assert!(quota_warning(DEFAULT_INTERVAL, 0).is_none());
+    }
+
+    #[test]
+    fn quota_warning_counts_retries() {
+        // 2h: 360 polls a month, 720 calls; with 2 retries each poll can cost 4 calls = 1440.
+        let two_hours = Duration::from_secs(2 * 3600);
+        assert!(quota_warning(two_hours, 0).is_none());
+        let w = quota_warning(two_hours, 2).expect("warns");
+        assert!(w.contains("720") && w.contains("1440"), "{w}");
+        // 1 retry: 1080 calls at worst, above the quota as well.
+        assert!(quota_warning(two_hours, 1).unwrap().contains("1080"));
+        // The default (3h) with the default 2 retries: 240 × 4 = 960, under the quota.
+        assert!(quota_warning(DEFAULT_INTERVAL, 2).is_none());
+        assert!(quota_warning(DEFAULT_INTERVAL, 3).is_some());
     }
 }
