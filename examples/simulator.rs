@@ -26,7 +26,7 @@ async fn main() -> std::io::Result<()> {
         .expect("a number of tenants");
     let state = Arc::new(SimState::default());
     state
-        .wecom
+        .vendor::<quota_exporter::simulator::wecom::WeComState>()
         .tenants
         .lock()
         .expect("tenants")

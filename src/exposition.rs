@@ -20,6 +20,17 @@ pub enum MetricType {
     Info,
 }
 
+impl MetricType {
+    /// The OpenMetrics name of the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Gauge => "gauge",
+            MetricType::Counter => "counter",
+            MetricType::Info => "info",
+        }
+    }
+}
+
 /// A metric family's identity and documentation, declared once as a `static` by its owner.
 #[derive(Debug)]
 pub struct MetricDesc {
@@ -68,6 +79,13 @@ impl MetricDesc {
             kind: MetricType::Info,
             unit: None,
         }
+    }
+
+    /// The name samples of this family carry (`_total` for counters, `_info` for infos).
+    pub fn sample_name_string(&self) -> String {
+        let mut out = String::new();
+        self.sample_name(&mut out);
+        out
     }
 
     /// The name samples of this family carry.
@@ -219,12 +237,7 @@ impl Format {
 pub fn write_header(out: &mut String, desc: &MetricDesc, format: Format) {
     match format {
         Format::OpenMetrics => {
-            let kind = match desc.kind {
-                MetricType::Gauge => "gauge",
-                MetricType::Counter => "counter",
-                MetricType::Info => "info",
-            };
-            let _ = writeln!(out, "# TYPE {} {}", desc.name, kind);
+            let _ = writeln!(out, "# TYPE {} {}", desc.name, desc.kind.as_str());
             if let Some(unit) = desc.unit {
                 let _ = writeln!(out, "# UNIT {} {}", desc.name, unit);
             }

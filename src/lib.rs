@@ -18,11 +18,13 @@
 //! - [`web_config`]: `--web.config.file` (TLS, basic auth, headers);
 //! - [`shard`]: splitting accounts across replicas;
 //! - [`daemon`]: config source, options, the HTTP client, signals;
-//! - [`simulator`]: every vendor's API on loopback, for `--demo` and the tests.
+//! - [`simulator`]: every vendor's API on loopback, for `--demo` and the tests;
+//! - [`catalogue`]: vendors and metric families as JSON (`--print-catalogue`), for the checks.
 //!
 //! [`run`] ties them together and takes its shutdown signal as a future, so tests start the real
 //! server in process.
 
+pub mod catalogue;
 pub mod chunks;
 pub mod config;
 pub mod daemon;

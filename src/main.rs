@@ -103,6 +103,9 @@ struct Args {
     /// Print the version and exit.
     #[arg(long)]
     version: bool,
+    /// Print every vendor and metric family (type, unit, HELP) as JSON, and exit.
+    #[arg(long = "print-catalogue")]
+    print_catalogue: bool,
 }
 
 fn main() -> ExitCode {
@@ -117,6 +120,10 @@ fn main() -> ExitCode {
             std::env::consts::OS,
             std::env::consts::ARCH
         );
+        return ExitCode::SUCCESS;
+    }
+    if args.print_catalogue {
+        println!("{:#}", quota_exporter::catalogue::json());
         return ExitCode::SUCCESS;
     }
     init_logging(&args);

@@ -83,3 +83,91 @@ fn every_metric_is_documented() {
         }
     }
 }
+
+#[test]
+fn every_family_carries_its_owners_prefix_and_prefixes_do_not_overlap() {
+    use quota_exporter::catalogue::{families, EXPORTER_PREFIX, PROCESS_PREFIX};
+    let prefix_of = |owner: &str| match owner {
+        "exporter" => EXPORTER_PREFIX,
+        "process" => PROCESS_PREFIX,
+        v => quota_exporter::vendors::by_name(v).unwrap().metric_prefix,
+    };
+    for (owner, desc) in families() {
+        let name = desc.sample_name_string();
+        assert!(
+            name.starts_with(prefix_of(owner)),
+            "{owner}: {name} does not start with {}",
+            prefix_of(owner)
+        );
+    }
+    let mut prefixes: Vec<&str> = VENDORS.iter().map(|v| v.metric_prefix).collect();
+    prefixes.extend([EXPORTER_PREFIX, PROCESS_PREFIX]);
+    for a in &prefixes {
+        assert!(a.ends_with('_'), "prefix {a} should end with _");
+        for b in &prefixes {
+            assert!(
+                a == b || !a.starts_with(b),
+                "prefix {a} starts with prefix {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_vendor_is_simulated_and_every_simulated_vendor_exists() {
+    use quota_exporter::simulator::SIMULATED;
+    let vendors: Vec<&str> = VENDORS.iter().map(|v| v.name).collect();
+    let simulated: Vec<&str> = SIMULATED.iter().map(|s| s.vendor).collect();
+    assert_eq!(
+        vendors, simulated,
+        "simulator::SIMULATED must follow VENDORS"
+    );
+    for s in SIMULATED {
+        assert!(!s.paths().is_empty(), "{} serves no route", s.vendor);
+    }
+}
+
+#[test]
+fn print_catalogue_lists_every_vendor_and_family() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-exporter"))
+        .arg("--print-catalogue")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vendors = doc["vendors"].as_array().unwrap();
+    assert_eq!(vendors.len(), VENDORS.len());
+    for (v, def) in vendors.iter().zip(VENDORS) {
+        assert_eq!(v["name"], def.name);
+        assert_eq!(v["metric_prefix"], def.metric_prefix);
+        assert_eq!(v["dashboard"], def.dashboard);
+        assert!(
+            !v["demo_accounts"].as_array().unwrap().is_empty(),
+            "{}: no demo account",
+            def.name
+        );
+        assert!(
+            !v["simulator_routes"].as_array().unwrap().is_empty(),
+            "{}: no simulator route",
+            def.name
+        );
+    }
+    let families = doc["families"].as_array().unwrap();
+    assert_eq!(families.len(), every_metric().len());
+    for ((owner, desc), f) in every_metric().into_iter().zip(families) {
+        assert_eq!(f["name"], desc.name);
+        assert_eq!(f["help"], desc.help);
+        assert_eq!(f["type"], desc.kind.as_str());
+        assert_eq!(f["unit"].as_str(), desc.unit);
+        let owner = if owner == "quota_exporter" {
+            "exporter"
+        } else {
+            owner
+        };
+        assert_eq!(f["owner"], owner);
+    }
+}

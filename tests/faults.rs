@@ -490,15 +490,21 @@ async fn revoked_tokens() {
 
     let rig = Rig::start(&KOODRIVE, |sim| sim.to_owned(), "").await;
     rig.poll(&rig.bystander).await.unwrap();
-    rig.sim.state.koodrive.expire_tokens("initech-intl");
+    rig.sim
+        .state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .expire_tokens("initech-intl");
     let e = rig.poll(&rig.bystander).await.unwrap_err();
     assert_eq!(e.reason, FailureReason::Auth, "{}", e.message);
     rig.poll(&rig.victim)
         .await
         .expect("the other account is unaffected");
-    rig.sim.state.koodrive.update("initech-intl", |t| {
-        t.bearer_tokens.push("demo-bearer-initech".into())
-    });
+    rig.sim
+        .state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .update("initech-intl", |t| {
+            t.bearer_tokens.push("demo-bearer-initech".into())
+        });
     rig.poll(&rig.bystander).await.expect("recovers");
 
     let rig = Rig::start(&TENCENT, |sim| sim.to_owned(), "").await;

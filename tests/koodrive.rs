@@ -192,7 +192,9 @@ async fn demo_config_exports_both_tenants() {
 #[tokio::test]
 async fn string_typed_answers_decode() {
     let sim = Simulator::start(([127, 0, 0, 1], 0).into()).await.unwrap();
-    sim.state.koodrive.update("acme-cn", |t| t.strings = true);
+    sim.state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .update("acme-cn", |t| t.strings = true);
     let h = Harness::start_with_sim(sim, &config("", ACME_APP)).await;
     let text = h
         .metrics_until("acme-cn polled", |t| up(t, "acme-cn") == Some(1.0))
@@ -280,14 +282,20 @@ async fn bearer_token_is_read_again_on_every_poll() {
     .await;
 
     // The vendor revokes the token: polls fail until the refresher writes a new one.
-    h.sim.state.koodrive.expire_tokens("acme-cn");
+    h.sim
+        .state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .expire_tokens("acme-cn");
     h.metrics_until("the revoked token rejected", |t| {
         failures(t, "acme-cn", "auth") >= 1.0 && up(t, "acme-cn") == Some(0.0)
     })
     .await;
-    h.sim.state.koodrive.update("acme-cn", |t| {
-        t.bearer_tokens.push("rotated-bearer-2".into())
-    });
+    h.sim
+        .state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .update("acme-cn", |t| {
+            t.bearer_tokens.push("rotated-bearer-2".into())
+        });
     std::fs::write(&file, "rotated-bearer-2\n").unwrap();
     let text = h
         .metrics_until("a poll with the rotated token", |t| {
@@ -425,7 +433,10 @@ async fn x_date_outside_the_window_is_rejected_with_a_clock_hint() {
         .await;
 
     // The vendor's clock 20 minutes ahead: our X-Date is too old.
-    h.sim.state.koodrive.set_clock_skew(20 * 60);
+    h.sim
+        .state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .set_clock_skew(20 * 60);
     h.metrics_until("an X-Date too old", |t| {
         failures(t, "acme-cn", "auth") >= 1.0
     })
@@ -437,7 +448,10 @@ async fn x_date_outside_the_window_is_rejected_with_a_clock_hint() {
     );
 
     // The vendor's clock a minute behind: our X-Date is in its future.
-    h.sim.state.koodrive.set_clock_skew(-60);
+    h.sim
+        .state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .set_clock_skew(-60);
     let before = failures(&h.metrics().await, "acme-cn", "auth");
     h.metrics_until("an X-Date from the future", |t| {
         failures(t, "acme-cn", "auth") > before
@@ -449,13 +463,19 @@ async fn x_date_outside_the_window_is_rejected_with_a_clock_hint() {
     .await;
 
     // Ten minutes of skew is within the window.
-    h.sim.state.koodrive.set_clock_skew(10 * 60);
+    h.sim
+        .state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .set_clock_skew(10 * 60);
     h.metrics_until("acme-cn up again", |t| up(t, "acme-cn") == Some(1.0))
         .await;
 
     // The vendor's clock 10 seconds behind ours (this host runs fast): X-Date is signed 30 s in
     // the past, so a vendor that refuses any future X-Date still accepts it.
-    h.sim.state.koodrive.set_clock_skew(-10);
+    h.sim
+        .state
+        .vendor::<quota_exporter::simulator::koodrive::KooDriveState>()
+        .set_clock_skew(-10);
     let t = h.metrics().await;
     let (auth_before, polls_before) = (failures(&t, "acme-cn", "auth"), polls(&t, "acme-cn"));
     h.metrics_until("three more polls", |t| {

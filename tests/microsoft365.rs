@@ -53,7 +53,9 @@ fn account(name: &str, secret: &str) -> String {
 async fn sim_with(tenants: Vec<Tenant>) -> Simulator {
     let state = Arc::new(SimState::default());
     for t in tenants {
-        state.microsoft365.add_tenant(t);
+        state
+            .vendor::<quota_exporter::simulator::microsoft365::Microsoft365State>()
+            .add_tenant(t);
     }
     Simulator::start_with(([127, 0, 0, 1], 0).into(), state)
         .await

@@ -46,7 +46,9 @@ async fn start_with_faults(
         .await
         .expect("simulator");
     for t in tenants {
-        sim.state.tencent.add_tenant(t);
+        sim.state
+            .vendor::<quota_exporter::simulator::tencent::TencentState>()
+            .add_tenant(t);
     }
     for f in faults {
         sim.state.add_fault(f);
@@ -118,7 +120,13 @@ async fn documentation_example_is_exported() {
     );
     assert_eq!(requests(&text, "seed"), Some(1.0));
     // No region configured: none sent.
-    assert_eq!(h.sim.state.tencent.last_region(&t.secret_id), Some(None));
+    assert_eq!(
+        h.sim
+            .state
+            .vendor::<quota_exporter::simulator::tencent::TencentState>()
+            .last_region(&t.secret_id),
+        Some(None)
+    );
     h.stop().await;
 }
 
@@ -258,7 +266,10 @@ async fn temporary_credentials_region_and_permission_errors() {
         "permission errors are not retried\n{text}"
     );
     assert_eq!(
-        h.sim.state.tencent.last_region(&temp.secret_id),
+        h.sim
+            .state
+            .vendor::<quota_exporter::simulator::tencent::TencentState>()
+            .last_region(&temp.secret_id),
         Some(Some("ap-guangzhou".into()))
     );
     let page = landing(&h).await;
@@ -399,7 +410,9 @@ async fn signer_agrees_with_the_simulator_verifier() {
         .await
         .expect("simulator");
     let t = tenant("direct");
-    sim.state.tencent.add_tenant(t.clone());
+    sim.state
+        .vendor::<quota_exporter::simulator::tencent::TencentState>()
+        .add_tenant(t.clone());
     let host = sim.addr.to_string();
     let credentials = tc3::Credentials {
         secret_id: SecretString::from(t.secret_id.clone()),

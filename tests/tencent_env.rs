@@ -23,7 +23,9 @@ async fn credentials_fall_back_to_the_environment() {
     .unwrap();
     let mut tenant = Tenant::new("fromenv", "AKIDtest0fromenv", "key-from-env", example);
     tenant.session_token = Some("token-from-env".into());
-    sim.state.tencent.add_tenant(tenant);
+    sim.state
+        .vendor::<quota_exporter::simulator::tencent::TencentState>()
+        .add_tenant(tenant);
     let yaml = "defaults:\n  interval: 1h\n  startup_spread: 0s\n  retry_backoff: 10ms\n\
                 tencentcloud_cwp:\n  - name: fromenv\n    endpoint: ${SIMULATOR_URL}\n";
     let h = Harness::start_with_sim(sim, yaml).await;

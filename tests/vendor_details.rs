@@ -60,7 +60,9 @@ async fn a_rotated_tencent_session_token_is_used_without_a_reload() {
     );
     tenant.session_token = Some("sts-token-1".into());
     let sim = Simulator::start(([127, 0, 0, 1], 0).into()).await.unwrap();
-    sim.state.tencent.add_tenant(tenant);
+    sim.state
+        .vendor::<quota_exporter::simulator::tencent::TencentState>()
+        .add_tenant(tenant);
     let yaml = format!(
         "{FAST}tencentcloud_cwp:\n  - name: sts\n    secret_id: AKIDsts\n    secret_key: key-of-sts\n    session_token: {{ file: {} }}\n    endpoint: ${{SIMULATOR_URL}}\n",
         token_file.display()
@@ -73,7 +75,15 @@ async fn a_rotated_tencent_session_token_is_used_without_a_reload() {
     .await;
 
     // The vendor rotates the token; until the file has the new one, polls fail.
-    for t in h.sim.state.tencent.tenants.lock().unwrap().iter_mut() {
+    for t in h
+        .sim
+        .state
+        .vendor::<quota_exporter::simulator::tencent::TencentState>()
+        .tenants
+        .lock()
+        .unwrap()
+        .iter_mut()
+    {
         if t.name == "sts" {
             t.session_token = Some("sts-token-2".into());
         }
@@ -129,7 +139,10 @@ async fn rotated_koodrive_and_wecom_secrets_are_read_again() {
 
     // WeCom's secret is used when a token is fetched: an expired token makes the next fetch.
     std::fs::write(&wc_secret, "a-wrong-secret\n").unwrap();
-    h.sim.state.wecom.expire_tokens(None);
+    h.sim
+        .state
+        .vendor::<quota_exporter::simulator::wecom::WeComState>()
+        .expire_tokens(None);
     h.metrics_until("WeCom refuses the wrong secret", |t| {
         auth_failures(t, "wecom_wedrive", "wc") >= 1.0
     })

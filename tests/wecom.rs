@@ -35,7 +35,7 @@ fn account(name: &str, extra: &str) -> String {
 async fn sim_with(names: &[&str]) -> Simulator {
     let state = Arc::new(SimState::default());
     state
-        .wecom
+        .vendor::<quota_exporter::simulator::wecom::WeComState>()
         .tenants
         .lock()
         .unwrap()

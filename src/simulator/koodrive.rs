@@ -16,12 +16,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{common_fault, json_bytes, Fault, SimState};
+use super::{common_fault, json_bytes, Fault, Routes, SimState, SimVendor};
 
 const VENDOR: &str = "koodrive";
 const MAX_AGE: Duration = Duration::from_secs(15 * 60);
@@ -204,10 +203,15 @@ impl KooDriveState {
 const QUOTA_USED_PATH: &str = "/koodrive/ose/v1/service/quotaUsed";
 const SERVICE_PATH: &str = "/koodrive/ose/v1/service";
 
-pub fn routes() -> Router<Arc<SimState>> {
-    Router::new()
-        .route(QUOTA_USED_PATH, get(call))
-        .route(SERVICE_PATH, get(call))
+/// This vendor's side of the simulator.
+pub static SIMULATED: SimVendor = SimVendor {
+    vendor: VENDOR,
+    state: |_| Box::new(KooDriveState::demo()),
+    routes,
+};
+
+fn routes() -> Routes {
+    vec![(QUOTA_USED_PATH, get(call)), (SERVICE_PATH, get(call))]
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -460,7 +464,7 @@ async fn authorise(
     endpoint: &str,
     req: Incoming<'_>,
 ) -> Result<Tenant, Response> {
-    let kd = &state.koodrive;
+    let kd = state.vendor::<KooDriveState>();
     let headers = req.headers;
     let claim = claim(headers);
     let tenant = match &claim {

@@ -13,11 +13,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 
-use super::{common_fault, Fault, SimState};
+use super::{common_fault, Fault, Routes, SimState, SimVendor};
 
 const VENDOR: &str = "microsoft365";
 
@@ -255,11 +254,19 @@ impl Microsoft365State {
     }
 }
 
-pub fn routes() -> Router<Arc<SimState>> {
-    Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(token))
-        .route("/v1.0/subscribedSkus", get(subscribed_skus))
-        .route("/v1.0/directory/subscriptions", get(subscriptions))
+/// This vendor's side of the simulator.
+pub static SIMULATED: SimVendor = SimVendor {
+    vendor: VENDOR,
+    state: |started| Box::new(Microsoft365State::demo(started)),
+    routes,
+};
+
+fn routes() -> Routes {
+    vec![
+        ("/{tenant}/oauth2/v2.0/token", post(token)),
+        ("/v1.0/subscribedSkus", get(subscribed_skus)),
+        ("/v1.0/directory/subscriptions", get(subscriptions)),
+    ]
 }
 
 fn request_id() -> String {
@@ -363,7 +370,7 @@ async fn token(
             )
         }
     };
-    let Some(tenant) = state.microsoft365.tenant(&tenant_id) else {
+    let Some(tenant) = state.vendor::<Microsoft365State>().tenant(&tenant_id) else {
         return token_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -416,9 +423,13 @@ async fn token(
         return token_error(StatusCode::BAD_REQUEST, "invalid_scope", 1002012, &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."));
     }
     let token = Alphanumeric.sample_string(&mut rand::rng(), 96);
-    let ttl = *state.microsoft365.token_ttl.lock().expect("ttl lock");
+    let ttl = *state
+        .vendor::<Microsoft365State>()
+        .token_ttl
+        .lock()
+        .expect("ttl lock");
     state
-        .microsoft365
+        .vendor::<Microsoft365State>()
         .tokens
         .lock()
         .expect("tokens lock")
@@ -449,7 +460,7 @@ async fn authorise(
         .unwrap_or("")
         .to_owned();
     let issued = state
-        .microsoft365
+        .vendor::<Microsoft365State>()
         .tokens
         .lock()
         .expect("tokens lock")
@@ -483,7 +494,9 @@ async fn authorise(
                 };
                 return Err(graph_error(status, &code, "simulated error", &[]));
             }
-            Fault::ExpireTokens => state.microsoft365.expire_tokens(tenant_id.as_deref()),
+            Fault::ExpireTokens => state
+                .vendor::<Microsoft365State>()
+                .expire_tokens(tenant_id.as_deref()),
             Fault::WrongTypes => {
                 return Err(json_response(
                     StatusCode::OK,
@@ -519,14 +532,17 @@ async fn authorise(
             &[],
         ));
     }
-    let tenant = state.microsoft365.tenant(&tenant_id).ok_or_else(|| {
-        graph_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Tenant not found.",
-            &[],
-        )
-    })?;
+    let tenant = state
+        .vendor::<Microsoft365State>()
+        .tenant(&tenant_id)
+        .ok_or_else(|| {
+            graph_error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "Tenant not found.",
+                &[],
+            )
+        })?;
     if !tenant.granted {
         return Err(graph_error(
             StatusCode::FORBIDDEN,

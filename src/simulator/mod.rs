@@ -14,6 +14,36 @@ pub mod microsoft365;
 pub mod tencent;
 pub mod wecom;
 
+/// Every simulated vendor, in the order of [`crate::vendors::VENDORS`]. Adding a vendor to the
+/// simulator: a module with a `pub static SIMULATED: SimVendor`, and one line here.
+pub static SIMULATED: &[&SimVendor] = &[
+    &wecom::SIMULATED,
+    &koodrive::SIMULATED,
+    &tencent::SIMULATED,
+    &microsoft365::SIMULATED,
+];
+
+/// A simulated vendor's routes: path and handlers.
+pub type Routes = Vec<(&'static str, MethodRouter<Arc<SimState>>)>;
+
+/// One vendor's side of the simulator.
+pub struct SimVendor {
+    /// The vendor's name (its config section), as faults and call counts name it.
+    pub vendor: &'static str,
+    /// Its demo data, given the simulator's start time; reached with [`SimState::vendor`].
+    pub state: fn(SystemTime) -> Box<dyn Any + Send + Sync>,
+    /// Its routes: path and handlers.
+    pub routes: fn() -> Routes,
+}
+
+impl SimVendor {
+    /// The paths the vendor's side serves.
+    pub fn paths(&self) -> Vec<&'static str> {
+        (self.routes)().into_iter().map(|(path, _)| path).collect()
+    }
+}
+
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -22,7 +52,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -72,10 +102,8 @@ pub struct SimState {
     stats: Mutex<BTreeMap<String, u64>>,
     /// When the simulator started: data moves relative to it.
     pub started: SystemTime,
-    pub wecom: wecom::WeComState,
-    pub tencent: tencent::TencentState,
-    pub koodrive: koodrive::KooDriveState,
-    pub microsoft365: microsoft365::Microsoft365State,
+    /// Each simulated vendor's data, in the order of [`SIMULATED`].
+    vendors: Vec<Box<dyn Any + Send + Sync>>,
 }
 
 impl Default for SimState {
@@ -85,15 +113,20 @@ impl Default for SimState {
             faults: Mutex::new(Vec::new()),
             stats: Mutex::new(BTreeMap::new()),
             started,
-            wecom: wecom::WeComState::demo(started),
-            tencent: tencent::TencentState::demo(),
-            koodrive: koodrive::KooDriveState::demo(),
-            microsoft365: microsoft365::Microsoft365State::demo(started),
+            vendors: SIMULATED.iter().map(|v| (v.state)(started)).collect(),
         }
     }
 }
 
 impl SimState {
+    /// One simulated vendor's data, e.g. `state.vendor::<tencent::TencentState>()`.
+    pub fn vendor<T: Any>(&self) -> &T {
+        self.vendors
+            .iter()
+            .find_map(|v| v.downcast_ref())
+            .unwrap_or_else(|| panic!("{} is not in SIMULATED", std::any::type_name::<T>()))
+    }
+
     pub fn add_fault(&self, rule: FaultRule) {
         self.faults.lock().expect("faults lock").push(rule);
     }
@@ -188,11 +221,10 @@ pub fn unix_now() -> u64 {
 
 /// Every vendor's routes plus the control routes.
 pub fn router(state: Arc<SimState>) -> Router {
-    Router::new()
-        .merge(wecom::routes())
-        .merge(koodrive::routes())
-        .merge(tencent::routes())
-        .merge(microsoft365::routes())
+    SIMULATED
+        .iter()
+        .flat_map(|v| (v.routes)())
+        .fold(Router::new(), |r, (path, handlers)| r.route(path, handlers))
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .route("/_sim/stats", get(stats))
         .with_state(state)

@@ -15,13 +15,12 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{common_fault, json_bytes, unix_now, Fault, SimState};
+use super::{common_fault, json_bytes, unix_now, Fault, Routes, SimState, SimVendor};
 
 const VENDOR: &str = "tencentcloud_cwp";
 const ACTION: &str = "DescribeLicenseGeneral";
@@ -138,8 +137,15 @@ impl TencentState {
     }
 }
 
-pub fn routes() -> Router<Arc<SimState>> {
-    Router::new().route("/", post(api))
+/// This vendor's side of the simulator.
+pub static SIMULATED: SimVendor = SimVendor {
+    vendor: VENDOR,
+    state: |_| Box::new(TencentState::demo()),
+    routes,
+};
+
+fn routes() -> Routes {
+    vec![("/", post(api))]
 }
 
 fn request_id() -> String {
@@ -191,7 +197,12 @@ async fn api(State(state): State<Arc<SimState>>, headers: HeaderMap, body: Bytes
             return r;
         }
     }
-    let tenant = match authenticate(&state.tencent, authorization, &headers, &body) {
+    let tenant = match authenticate(
+        state.vendor::<TencentState>(),
+        authorization,
+        &headers,
+        &body,
+    ) {
         Ok(t) => t,
         Err((code, message)) => return error(code, &message),
     };

@@ -10,11 +10,10 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::json;
 
-use super::{common_fault, json_bytes, Fault, SimState};
+use super::{common_fault, json_bytes, Fault, Routes, SimState, SimVendor};
 
 const VENDOR: &str = "wecom_wedrive";
 
@@ -115,11 +114,19 @@ impl WeComState {
     }
 }
 
-pub fn routes() -> Router<Arc<SimState>> {
-    Router::new()
-        .route("/cgi-bin/gettoken", get(gettoken))
-        .route("/cgi-bin/wedrive/mng_pro_info", post(pro_info))
-        .route("/cgi-bin/wedrive/mng_capacity", post(capacity))
+/// This vendor's side of the simulator.
+pub static SIMULATED: SimVendor = SimVendor {
+    vendor: VENDOR,
+    state: |started| Box::new(WeComState::demo(started)),
+    routes,
+};
+
+fn routes() -> Routes {
+    vec![
+        ("/cgi-bin/gettoken", get(gettoken)),
+        ("/cgi-bin/wedrive/mng_pro_info", post(pro_info)),
+        ("/cgi-bin/wedrive/mng_capacity", post(capacity)),
+    ]
 }
 
 fn error(errcode: i64, errmsg: &str) -> Response {
@@ -132,7 +139,7 @@ fn vendor_fault(state: &SimState, corp_id: Option<&str>, fault: &Fault) -> Optio
         Fault::VendorError { code } => Some(error(code.parse().unwrap_or(-1), "simulated error")),
         Fault::RateLimit { .. } => Some(error(45009, "reach max api daily quota limit")),
         Fault::ExpireTokens => {
-            state.wecom.expire_tokens(corp_id);
+            state.vendor::<WeComState>().expire_tokens(corp_id);
             None
         }
         _ => None,
@@ -153,21 +160,30 @@ async fn gettoken(
             return r;
         }
     }
-    let Some(tenant) = state.wecom.tenant(&corp_id) else {
+    let Some(tenant) = state.vendor::<WeComState>().tenant(&corp_id) else {
         return error(40013, "invalid corpid");
     };
     if q.get("corpsecret").map(String::as_str) != Some(tenant.secret.as_str()) {
         return error(40001, "invalid credential");
     }
     let token = Alphanumeric.sample_string(&mut rand::rng(), 64);
-    let ttl = *state.wecom.token_ttl.lock().expect("ttl lock");
-    state.wecom.tokens.lock().expect("tokens lock").insert(
-        token.clone(),
-        Issued {
-            corp_id,
-            expires: Instant::now() + ttl,
-        },
-    );
+    let ttl = *state
+        .vendor::<WeComState>()
+        .token_ttl
+        .lock()
+        .expect("ttl lock");
+    state
+        .vendor::<WeComState>()
+        .tokens
+        .lock()
+        .expect("tokens lock")
+        .insert(
+            token.clone(),
+            Issued {
+                corp_id,
+                expires: Instant::now() + ttl,
+            },
+        );
     json_bytes(
         json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": ttl.as_secs() })
             .to_string(),
@@ -183,7 +199,7 @@ async fn authorise(
 ) -> Result<Tenant, Response> {
     let token = q.get("access_token").cloned().unwrap_or_default();
     let corp = state
-        .wecom
+        .vendor::<WeComState>()
         .tokens
         .lock()
         .expect("tokens lock")
@@ -209,7 +225,11 @@ async fn authorise(
         return Err(error(41001, "access_token missing"));
     }
     let issued = {
-        let tokens = state.wecom.tokens.lock().expect("tokens lock");
+        let tokens = state
+            .vendor::<WeComState>()
+            .tokens
+            .lock()
+            .expect("tokens lock");
         tokens.get(&token).map(|i| (i.corp_id.clone(), i.expires))
     };
     let Some((corp_id, expires)) = issued else {
@@ -224,7 +244,7 @@ async fn authorise(
         _ => return Err(error(47001, "data format error")),
     }
     state
-        .wecom
+        .vendor::<WeComState>()
         .tenant(&corp_id)
         .ok_or_else(|| error(40013, "invalid corpid"))
 }

@@ -6,7 +6,8 @@
 //! went wrong and whether trying again can help, and the scheduler decides what to do.
 //!
 //! Adding a vendor: a new folder here with a `pub static VENDOR: VendorDef`, one line in
-//! [`VENDORS`], and its routes in the simulator.
+//! [`VENDORS`], and its side in the simulator (`docs/adding-a-vendor.md` lists the rest).
+//! `quota-exporter --print-catalogue` prints this list as JSON (see [`crate::catalogue`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -74,6 +75,13 @@ pub struct VendorDef {
     pub parse: ParseFn,
     /// Every metric family the vendor can produce (docs and tests check the catalogue with it).
     pub metrics: &'static [&'static MetricDesc],
+    /// Every sample name of the vendor starts with this, e.g. `wecom_wedrive_` (the checks of
+    /// rules and dashboards tell the vendor of a series by it).
+    pub metric_prefix: &'static str,
+    /// Its Grafana dashboard, a file under `dashboards/`.
+    pub dashboard: &'static str,
+    /// Its page under `docs/vendors/`, if it has one (else the README documents it).
+    pub docs_page: Option<&'static str>,
 }
 
 pub type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Samples, PollError>> + Send + 'a>>;

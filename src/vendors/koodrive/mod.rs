@@ -52,6 +52,9 @@ pub static VENDOR: VendorDef = VendorDef {
         &FEATURE_ENABLED,
         &INFO,
     ],
+    metric_prefix: "koodrive_",
+    dashboard: "koodrive.json",
+    docs_page: Some("koodrive.md"),
 };
 
 static CAPACITY: MetricDesc = MetricDesc::gauge_with_unit(

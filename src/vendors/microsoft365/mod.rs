@@ -44,6 +44,9 @@ pub static VENDOR: VendorDef = VendorDef {
         &SUB_TRIAL,
         &SUB_STATUS,
     ],
+    metric_prefix: "microsoft365_",
+    dashboard: "microsoft365.json",
+    docs_page: Some("microsoft365.md"),
 };
 
 static SKU_PREPAID: MetricDesc = MetricDesc::gauge(

@@ -58,6 +58,9 @@ pub static VENDOR: VendorDef = VendorDef {
         &SETTING_ENABLED,
         &INFO,
     ],
+    metric_prefix: "tencentcloud_cwp_",
+    dashboard: "tencent-cwp.json",
+    docs_page: Some("tencent-cwp.md"),
 };
 
 static LICENSES: MetricDesc = MetricDesc::gauge(

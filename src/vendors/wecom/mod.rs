@@ -44,6 +44,9 @@ pub static VENDOR: VendorDef = VendorDef {
         &CAPACITY,
         &CAPACITY_FREE,
     ],
+    metric_prefix: "wecom_wedrive_",
+    dashboard: "wecom-wedrive.json",
+    docs_page: None,
 };
 
 static PRO_ENABLED: MetricDesc = MetricDesc::gauge(
