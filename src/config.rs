@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::alerting::{self, AlertSettings, RawLabels, Thresholds};
 use crate::shard::Shard;
 use crate::vendors::settings::ParseContext;
 use crate::vendors::{self, Account, VendorDef};
@@ -54,6 +55,8 @@ pub struct AccountConfig {
     pub client: Arc<dyn Account>,
     /// TLS, proxy and answer size cap of the account's vendor calls.
     pub http: vendors::http::HttpSettings,
+    /// Labels and thresholds for the alerting rules (`labels:`, `thresholds:`).
+    pub alerting: AlertSettings,
 }
 
 impl fmt::Debug for AccountConfig {
@@ -63,6 +66,7 @@ impl fmt::Debug for AccountConfig {
             .field("vendor", &self.vendor.name)
             .field("name", &self.name)
             .field("schedule", &self.schedule)
+            .field("alerting", &self.alerting)
             .field("client", &self.client.describe())
             .finish()
     }
@@ -106,6 +110,12 @@ pub struct Defaults {
     /// Proxy for every vendor call (`http://host:port`); unset: `HTTPS_PROXY` and friends.
     #[serde(default)]
     pub proxy_url: Option<String>,
+    /// Labels every account carries on `quota_exporter_account_info` (an account's own win).
+    #[serde(default)]
+    pub labels: RawLabels,
+    /// Alert thresholds of every account (an account's own win, key by key).
+    #[serde(default)]
+    pub thresholds: Thresholds,
 }
 
 impl Defaults {
@@ -151,6 +161,8 @@ impl Default for Defaults {
             max_response_bytes: None,
             tls_ca_file: None,
             proxy_url: None,
+            labels: RawLabels::new(),
+            thresholds: Thresholds::default(),
         }
     }
 }
@@ -181,9 +193,13 @@ struct CommonKeys {
     max_response_bytes: Option<u64>,
     tls_ca_file: Option<PathBuf>,
     proxy_url: Option<String>,
+    #[serde(default)]
+    labels: RawLabels,
+    #[serde(default)]
+    thresholds: Thresholds,
 }
 
-const COMMON_KEYS: [&str; 9] = [
+const COMMON_KEYS: [&str; 11] = [
     "name",
     "interval",
     "timeout",
@@ -193,6 +209,8 @@ const COMMON_KEYS: [&str; 9] = [
     "max_response_bytes",
     "tls_ca_file",
     "proxy_url",
+    "labels",
+    "thresholds",
 ];
 
 /// Every problem found in a config. Displays one per line.
@@ -495,6 +513,10 @@ fn check_defaults(d: &Defaults, problems: &mut Vec<String>) {
     if d.max_concurrent_polls == 0 {
         problems.push("defaults.max_concurrent_polls: must be at least 1".to_owned());
     }
+    if let Err(p) = alerting::parse_labels(&d.labels, "defaults") {
+        problems.extend(p);
+    }
+    problems.extend(d.thresholds.check("defaults"));
 }
 
 fn parse_account(
@@ -619,6 +641,30 @@ fn parse_account(
         problems.extend(errors.into_iter().map(|(k, m)| format!("{label}.{k}: {m}")));
         Default::default()
     });
+    // Defaults' problems are reported once, by check_defaults.
+    let default_labels = alerting::parse_labels(&defaults.labels, "defaults").unwrap_or_default();
+    let labels = alerting::parse_labels(&common.labels, &label).unwrap_or_else(|p| {
+        problems.extend(p);
+        Default::default()
+    });
+    let alerting = AlertSettings::merged(
+        &default_labels,
+        &defaults.thresholds,
+        labels,
+        &common.thresholds,
+    );
+    if common.thresholds != Thresholds::default() {
+        // The account's own values against the defaults' ones; what is wrong with the defaults
+        // alone is reported once, by check_defaults.
+        let inherited = defaults.thresholds.check(&label);
+        problems.extend(
+            alerting
+                .thresholds
+                .check(&label)
+                .into_iter()
+                .filter(|p| !inherited.contains(p)),
+        );
+    }
 
     let mut ctx = ParseContext::new(name.clone());
     ctx.interval = Some(schedule.interval);
@@ -644,6 +690,7 @@ fn parse_account(
                 schedule,
                 client,
                 http,
+                alerting,
             },
             ctx.warnings().to_vec(),
         )),

@@ -24,6 +24,7 @@
 //! [`run`] ties them together and takes its shutdown signal as a future, so tests start the real
 //! server in process.
 
+pub mod alerting;
 pub mod catalogue;
 pub mod chunks;
 pub mod config;

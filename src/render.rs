@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use crate::alerting;
 use crate::chunks::{Deflater, GzipBody, PlainBody, Segment};
 use crate::exposition::{write_eof, write_header, write_sample, Format, MetricDesc};
 use crate::outcome::{CallStats, FailureReason};
@@ -41,6 +42,11 @@ static POLL_INTERVAL: MetricDesc = MetricDesc::gauge_with_unit(
     "quota_exporter_poll_interval_seconds",
     "seconds",
     "The account's configured poll interval: how often its vendor series are refreshed",
+);
+static MAX_STALENESS: MetricDesc = MetricDesc::gauge_with_unit(
+    "quota_exporter_max_staleness_seconds",
+    "seconds",
+    "The account's configured max_staleness: how long after its last successful poll its vendor series are served",
 );
 static POLLS: MetricDesc = MetricDesc::counter(
     "quota_exporter_polls",
@@ -78,6 +84,7 @@ pub static OWN_METRICS: &[&MetricDesc] = &[
     &LAST_SUCCESS,
     &POLL_DURATION,
     &POLL_INTERVAL,
+    &MAX_STALENESS,
     &POLLS,
     &POLL_FAILURES,
     &API_REQUESTS,
@@ -85,6 +92,9 @@ pub static OWN_METRICS: &[&MetricDesc] = &[
     &BUILD_INFO,
     &RELOAD_OK,
     &RELOAD_TS,
+    &alerting::ACCOUNT_INFO,
+    &alerting::THRESHOLD_RATIO,
+    &alerting::THRESHOLD_SECONDS,
 ];
 
 /// Version, revision and build date, set at build time (`QUOTA_EXPORTER_VERSION`; the revision
@@ -124,15 +134,19 @@ const BLOCK: usize = 32;
 const KEEP_PLAIN_MAX: u64 = 1 << 20;
 
 /// The exporter's per-account families, in the order they are written.
-static PER_ACCOUNT: [&MetricDesc; 8] = [
+static PER_ACCOUNT: [&MetricDesc; 12] = [
     &UP,
     &LAST_SUCCESS,
     &POLL_DURATION,
     &POLL_INTERVAL,
+    &MAX_STALENESS,
     &POLLS,
     &POLL_FAILURES,
     &API_REQUESTS,
     &TOKEN_REFRESHES,
+    &alerting::ACCOUNT_INFO,
+    &alerting::THRESHOLD_RATIO,
+    &alerting::THRESHOLD_SECONDS,
 ];
 
 /// Bytes of one rendering, shared by every scrape until the next change.
@@ -185,9 +199,12 @@ struct View {
     last_success: Option<SystemTime>,
     last_duration: Option<Duration>,
     interval: Duration,
+    max_staleness: Duration,
     polls: u64,
     failures: [u64; FailureReason::ALL.len()],
     stats: Arc<CallStats>,
+    /// Labels and thresholds, exported whatever the age of the data.
+    alerting: Arc<alerting::AlertSettings>,
     /// The snapshot while fresh, and when it stops being so.
     fresh: Option<(Arc<Snapshot>, Instant)>,
 }
@@ -335,9 +352,11 @@ fn view(e: &Entry, now: Instant) -> View {
         last_success: e.snapshot.as_ref().map(|s| s.taken),
         last_duration: e.last_duration,
         interval: e.info.interval,
+        max_staleness: e.info.max_staleness,
         polls: e.polls,
         failures: e.failures,
         stats: e.info.stats.clone(),
+        alerting: e.info.alerting.clone(),
         fresh: e
             .fresh_snapshot(now)
             .map(|s| (s.clone(), s.taken_instant + e.info.max_staleness)),
@@ -412,6 +431,7 @@ fn own_lines(out: &mut String, desc: &'static MetricDesc, v: &View) {
             }
         }
         n if n == POLL_INTERVAL.name => one(v.interval.as_secs_f64()),
+        n if n == MAX_STALENESS.name => one(v.max_staleness.as_secs_f64()),
         n if n == POLLS.name => one(v.polls as f64),
         n if n == TOKEN_REFRESHES.name => one(v.stats.token_refreshes() as f64),
         n if n == POLL_FAILURES.name => {
@@ -435,6 +455,11 @@ fn own_lines(out: &mut String, desc: &'static MetricDesc, v: &View) {
                     count as f64,
                 );
             }
+        }
+        n if n == alerting::ACCOUNT_INFO.name => v.alerting.write_info(out, &ident),
+        n if n == alerting::THRESHOLD_RATIO.name => v.alerting.write_ratio_thresholds(out, &ident),
+        n if n == alerting::THRESHOLD_SECONDS.name => {
+            v.alerting.write_seconds_thresholds(out, &ident)
         }
         _ => unreachable!("every per-account family is listed"),
     }
@@ -571,6 +596,7 @@ mod tests {
             max_staleness,
             description: String::new(),
             stats: Default::default(),
+            alerting: Default::default(),
         }
     }
 

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::alerting::AlertSettings;
 use crate::config::{AccountConfig, Config, Defaults, Schedule};
 use crate::exposition::Samples;
 use crate::store::{AccountInfo, AccountKey, Store};
@@ -41,6 +42,7 @@ pub struct AccountTask {
     /// When the account may poll next. Kept by the supervisor across reloads, so a reload never
     /// makes an account poll sooner than it would have.
     pub due: Arc<Due>,
+    pub alerting: Arc<AlertSettings>,
 }
 
 /// The earliest moment an account's next poll may start: the scheduled time while it sleeps,
@@ -65,6 +67,7 @@ impl AccountTask {
             max_staleness: self.schedule.max_staleness,
             description: self.client.describe(),
             stats: self.ctx.stats.clone(),
+            alerting: self.alerting.clone(),
         }
     }
 }
@@ -108,6 +111,7 @@ pub fn tasks(
                 },
                 limit,
                 due: Default::default(),
+                alerting: Arc::new(a.alerting.clone()),
             }
         })
         .collect()
@@ -538,6 +542,7 @@ mod tests {
             ctx: PollContext::new(reqwest::Client::new(), Default::default()),
             limit: Arc::new(Semaphore::new(4)),
             due: Default::default(),
+            alerting: Default::default(),
         };
         (task, account)
     }

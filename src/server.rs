@@ -381,6 +381,7 @@ mod tests {
             max_staleness: Duration::from_secs(3 * 7200),
             description: "base_url=https://qyapi.weixin.qq.com".into(),
             stats: Default::default(),
+            alerting: Default::default(),
         }]);
         assert_eq!(
             get(&app, "/-/ready", &[]).await.0,

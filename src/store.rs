@@ -28,6 +28,8 @@ pub struct AccountInfo {
     pub max_staleness: Duration,
     pub description: String,
     pub stats: Arc<CallStats>,
+    /// Labels and thresholds for the alerting rules, exported whatever the data's age.
+    pub alerting: Arc<crate::alerting::AlertSettings>,
 }
 
 /// The last good data of an account. Never changed once made.

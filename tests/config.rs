@@ -47,6 +47,8 @@ fn the_example_config_loads_and_documents_every_default() {
         "startup_spread",
         "jitter",
         "max_concurrent_polls",
+        "labels",
+        "thresholds",
         "shard",
     ] {
         assert!(
