@@ -373,6 +373,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         let t = text(&renderer);
         assert!(!t.contains("v_seats{"), "stale data is dropped:\n{t}");
+        assert!(t.contains("quota_exporter_max_staleness_seconds{vendor=\"koodrive\",account=\"a\"} 0.01"), "{t}");
         assert!(
             t.contains(
                 "quota_exporter_account_info{vendor=\"koodrive\",account=\"a\",team=\"drive\"} 1"
