@@ -26,6 +26,11 @@ run() { # run a command quietly; show its output only when it fails
   if ! "$@" >"$out" 2>&1; then cat "$out" >&2; fail "$*"; fi
 }
 
+# The rule files, the PrometheusRule and the dashboards are rendered from mixin/: fail when a
+# committed file differs from a fresh rendering (mixin/build.sh installs jsonnet when missing).
+run mixin/build.sh --check
+echo "20-rules: $(tail -1 "$out")"
+
 rules=(deploy/prometheus/rules/recording.yml deploy/prometheus/rules/alerts.yml)
 tests=(deploy/prometheus/tests/*.yml)
 
@@ -42,13 +47,29 @@ echo "20-rules: promtool check config deploy/prometheus/prometheus.yml: OK"
 run amtool check-config deploy/alertmanager/alertmanager.yml
 echo "20-rules: amtool check-config deploy/alertmanager/alertmanager.yml: OK"
 
-# The routing the docs promise: critical pages (and goes to chat), warnings go to chat and e-mail.
+# The routing the docs promise: urgency="high" pages (and reaches the team), every other alert
+# is a ticket for the account's team, or the shared chat and e-mail without one.
 route() { amtool config routes test --config.file deploy/alertmanager/alertmanager.yml "$@" 2>/dev/null; }
-[ "$(route severity=critical vendor=koodrive account=a alertname=QuotaStorageNearlyFull)" = "pager,chat" ] ||
-  fail "critical alerts should route to pager,chat"
-[ "$(route severity=warning vendor=koodrive account=a alertname=QuotaStorageNearlyFull)" = "chat,email" ] ||
-  fail "warning alerts should route to chat,email"
-echo "20-rules: Alertmanager routing: OK (critical -> pager,chat; warning -> chat,email)"
+[ "$(route urgency=high severity=critical team=security vendor=koodrive account=a alertname=QuotaKooDriveTenantFrozen)" = "pager,security" ] ||
+  fail "urgency=high should page and reach the team: pager,security"
+[ "$(route urgency=low severity=critical team=security vendor=tencentcloud_cwp account=a alertname=QuotaLicencesExpired)" = "security" ] ||
+  fail "a low-urgency critical is a ticket for its team"
+[ "$(route urgency=low severity=warning team=collaboration vendor=koodrive account=a alertname=QuotaStorageNearlyFull)" = "collaboration" ] ||
+  fail "team=collaboration should route to collaboration"
+[ "$(route urgency=low severity=warning vendor=koodrive account=a alertname=QuotaStorageNearlyFull)" = "chat,email" ] ||
+  fail "alerts without a team should go to chat,email"
+echo "20-rules: Alertmanager routing: OK (urgency=high -> pager + team; team -> its receiver; no team -> chat,email)"
+
+# A change to the mixin's _config changes what fires: rendered with storageWarningRatio 0.5
+# instead of 0.85, an account at 60 % warns (mixin/tests/).
+override="$(mktemp -d)"
+trap 'rm -f "$out"; rm -rf "$override"' EXIT
+mkdir -p "$override/rules" "$override/tests"
+run python3 mixin/render.py "$override/full" --mixin mixin/tests/override.jsonnet
+cp "$override"/full/deploy/prometheus/rules/*.yml "$override/rules/"
+cp mixin/tests/override_test.yml "$override/tests/"
+run promtool test rules "$override/tests/override_test.yml"
+echo "20-rules: mixin _config override changes the alerts: OK"
 
 python3 scripts/checks/20-rules-lint.py
 echo "20-rules: OK"

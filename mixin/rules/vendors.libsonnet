@@ -1,0 +1,6 @@
+// Every vendor the rules know, one file each (named after the vendor's config section).
+[
+  import 'vendors/wecom_wedrive.libsonnet',
+  import 'vendors/koodrive.libsonnet',
+  import 'vendors/tencentcloud_cwp.libsonnet',
+]
