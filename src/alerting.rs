@@ -281,11 +281,15 @@ mod tests {
         assert_eq!(ok["cost_centre"], "4711");
         assert_eq!(ok["paged"], "true");
         let errs = parse_labels(
-            &raw(serde_json::json!({"9team": "a", "team-x": "a", "severity": "a", "__x": "a", "owner": "", "l": [1]})),
+            &raw(serde_json::json!({"9team": "a", "team-x": "a", "severity": "a", "__x": "a", "owner": "", "l": [1], "item": "a"})),
             "koodrive[0] (a)",
         )
         .unwrap_err();
-        assert_eq!(errs.len(), 6, "{errs:?}");
+        assert_eq!(errs.len(), 7, "{errs:?}");
+        // `item` names a Microsoft 365 SKU on the rules' series: an account label would clash.
+        assert!(errs
+            .iter()
+            .any(|e| e.starts_with("koodrive[0] (a).labels.item: reserved")));
         assert!(errs
             .iter()
             .any(|e| e.starts_with("koodrive[0] (a).labels.severity: reserved")));
@@ -373,7 +377,12 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         let t = text(&renderer);
         assert!(!t.contains("v_seats{"), "stale data is dropped:\n{t}");
-        assert!(t.contains("quota_exporter_max_staleness_seconds{vendor=\"koodrive\",account=\"a\"} 0.01"), "{t}");
+        assert!(
+            t.contains(
+                "quota_exporter_max_staleness_seconds{vendor=\"koodrive\",account=\"a\"} 0.01"
+            ),
+            "{t}"
+        );
         assert!(
             t.contains(
                 "quota_exporter_account_info{vendor=\"koodrive\",account=\"a\",team=\"drive\"} 1"

@@ -722,6 +722,7 @@ mod tests {
                 },
                 description: String::new(),
                 stats,
+                alerting: Arc::new(alerting_settings(i)),
             });
         }
         store.set_accounts(infos.clone());
@@ -748,6 +749,21 @@ mod tests {
             }
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+
+    /// Routing labels on some accounts (one needing escaping), thresholds on others.
+    fn alerting_settings(i: usize) -> crate::alerting::AlertSettings {
+        let mut settings = crate::alerting::AlertSettings::default();
+        if i % 3 == 0 {
+            settings
+                .labels
+                .insert("team".into(), format!("t\"{}\"\\", i % 2));
+        }
+        if i % 7 == 2 {
+            settings.thresholds.storage_warning = Some(0.5);
+            settings.thresholds.expiry_critical = Some(Duration::from_secs(86400));
+        }
+        settings
     }
 
     /// Timestamps depend on when the test ran: replaced by `T`; so do the build's revision and

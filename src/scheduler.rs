@@ -835,6 +835,7 @@ mod tests {
                     },
                     client: account,
                     http: Default::default(),
+                    alerting: Default::default(),
                 }
             })
             .collect();
