@@ -78,7 +78,7 @@ local lib = import '../lib/quota.libsonnet';
           'absent(%s)' % up,
           'No quota-exporter target is being scraped',
           |||
-            Prometheus has had no quota-exporter target for 15 minutes, so no quota alert of any
+            Prometheus has had no target in job {{ $labels.job }} for 15 minutes, so no quota alert of any
             vendor or account can fire. Check the scrape configuration and service discovery.
           |||,
           '15m',

@@ -3,7 +3,7 @@ local lib = import '../lib/quota.libsonnet';
   prometheusAlerts+:: {
     local c = $._config,
     local t = c.thresholds,
-    local counts = '{{ with printf "quota:seats_used:count{vendor=%q,account=%q,instance=%q}" $labels.vendor $labels.account $labels.instance | query }} ({{ . | first | value }}{{ end }}{{ with printf "quota:seats_limit:count{vendor=%q,account=%q,instance=%q}" $labels.vendor $labels.account $labels.instance | query }} of {{ . | first | value }}){{ end }}',
+    local counts = '{{ with printf "quota:seats_used:count{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }} ({{ . | first | value }}{{ end }}{{ with printf "quota:seats_limit:count{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }} of {{ . | first | value }}){{ end }}',
     local ratio(severity, default) =
       lib.threshold(c, 'quota:seats_used:ratio:held', '>=', 'quota_exporter_alert_threshold_ratio', 'seats', severity, default),
 
@@ -19,14 +19,14 @@ local lib = import '../lib/quota.libsonnet';
             (
             %s
             )
-            unless on(job, instance, vendor, account)
+            unless on(job, instance, vendor, account, item)
             (
             %s
             )
           ||| % [ratio('warning', t.seatsWarningRatio), ratio('critical', t.seatsCriticalRatio)],
-          '{{ $labels.vendor }} account {{ $labels.account }} has used {{ $value | humanizePercentage }} of its seats',
+          '{{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} has used {{ $value | humanizePercentage }} of its seats',
           |||
-            {{ $labels.vendor }} account {{ $labels.account }} has used {{ $value | humanizePercentage }}
+            {{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} has used {{ $value | humanizePercentage }}
             of its seats or licences%s. Buy more or reclaim unused ones before the next user or host needs one.
           ||| % counts,
         ),
@@ -35,9 +35,9 @@ local lib = import '../lib/quota.libsonnet';
           'QuotaSeatsExhausted',
           'critical',
           ratio('critical', t.seatsCriticalRatio),
-          '{{ $labels.vendor }} account {{ $labels.account }} has no seats left',
+          '{{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} has no seats left',
           |||
-            {{ $labels.vendor }} account {{ $labels.account }} has used {{ $value | humanizePercentage }}
+            {{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} has used {{ $value | humanizePercentage }}
             of its seats or licences%s. No further user or host can be given one until more are bought or some are reclaimed.
           ||| % counts,
         ),
@@ -47,12 +47,12 @@ local lib = import '../lib/quota.libsonnet';
           'warning',
           |||
             quota:seats_used:ratio:held
-            and on(job, instance, vendor, account)
+            and on(job, instance, vendor, account, item)
             quota:seats_free_predicted:count:held < 0
           |||,
-          '{{ $labels.vendor }} account {{ $labels.account }} will run out of seats within %d days' % t.seatsTrend.horizonDays,
+          '{{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} will run out of seats within %d days' % t.seatsTrend.horizonDays,
           |||
-            {{ $labels.vendor }} account {{ $labels.account }} has used {{ $value | humanizePercentage }}
+            {{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} has used {{ $value | humanizePercentage }}
             of its seats or licences%s and, at the rate of the last %s, will need more within %d days.
           ||| % [counts, t.seatsTrend.window, t.seatsTrend.horizonDays],
           t.seatsTrend['for'],

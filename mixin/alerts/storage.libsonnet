@@ -3,15 +3,15 @@ local lib = import '../lib/quota.libsonnet';
   prometheusAlerts+:: {
     local c = $._config,
     local t = c.thresholds,
-    local free = '{{ with printf "quota:storage_free:bytes{vendor=%q,account=%q,instance=%q}" $labels.vendor $labels.account $labels.instance | query }}; {{ . | first | value | humanize1024 }}B are free{{ end }}',
+    local free = '{{ with printf "quota:storage_free:bytes{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }}; {{ . | first | value | humanize1024 }}B are free{{ end }}',
     local nearlyFull(severity, default, text) = lib.alert(
       c,
       'QuotaStorageNearlyFull',
       severity,
       lib.threshold(c, 'quota:storage_used:ratio:held', '>', 'quota_exporter_alert_threshold_ratio', 'storage', severity, default),
-      'Storage of {{ $labels.vendor }} account {{ $labels.account }} is {{ $value | humanizePercentage }} full',
+      'Storage of {{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} is {{ $value | humanizePercentage }} full',
       |||
-        {{ $labels.vendor }} account {{ $labels.account }} has used {{ $value | humanizePercentage }}
+        {{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} has used {{ $value | humanizePercentage }}
         of its storage (%s above the account's threshold, default %s)%s.
         %s
       ||| % [severity, lib.num(default * 100) + '%', free, text],
@@ -22,12 +22,12 @@ local lib = import '../lib/quota.libsonnet';
       severity,
       |||
         quota:storage_used:ratio:held > %(used)s
-        and on(job, instance, vendor, account)
+        and on(job, instance, vendor, account, item)
         quota:storage_free_predicted:bytes:held{severity="%(sev)s"} < 0
       ||| % { used: lib.num(b.usedRatio), sev: c.severities[severity] },
-      'Storage of {{ $labels.vendor }} account {{ $labels.account }} will be full within %d days' % b.horizonDays,
+      'Storage of {{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} will be full within %d days' % b.horizonDays,
       |||
-        {{ $labels.vendor }} account {{ $labels.account }} has used {{ $value | humanizePercentage }}
+        {{ $labels.vendor }} account {{ $labels.account }}{{ with $labels.item }} ({{ . }}){{ end }} has used {{ $value | humanizePercentage }}
         of its storage and, at the rate of the last %s, will run out of space within %d days.
       ||| % [b.window, b.horizonDays],
       b['for'],

@@ -33,5 +33,6 @@
     'wecom-wedrive.json': dashboard(import 'src/wecom-wedrive.json'),
     'koodrive.json': dashboard(import 'src/koodrive.json'),
     'tencent-cwp.json': dashboard(import 'src/tencent-cwp.json'),
+    'microsoft365.json': dashboard(import 'src/microsoft365.json'),
   },
 }

@@ -3,4 +3,5 @@
   import 'vendors/wecom_wedrive.libsonnet',
   import 'vendors/koodrive.libsonnet',
   import 'vendors/tencentcloud_cwp.libsonnet',
+  import 'vendors/microsoft365.libsonnet',
 ]

@@ -70,8 +70,8 @@ DEMO_ALERTS = [
     ("koodrive", "acme-cn", "QuotaSeatsNearlyExhausted", "warning"),  # its own seats_warning: 0.2
 ]
 
-# How Alertmanager must treat those alerts: (vendor, account, alertname, severity) ->
-# (receivers, inhibited).
+# How Alertmanager must treat those alerts: (vendor, account, alertname, severity[, item]) ->
+# (receivers, inhibited). `item` names one of an account's items (a Microsoft 365 SKU).
 DEMO_ROUTING = {
     # acme is team=collaboration (config/demo.yml): a subscription ending in 6 days is a
     # critical ticket for the team, not a page; the critical band inhibits the warning.
@@ -86,11 +86,17 @@ DEMO_ROUTING = {
     # initech-intl has the defaults' team=it-ops, which has no route: a frozen tenant pages, and
     # reaches the shared chat and e-mail.
     ("koodrive", "initech-intl", "QuotaKooDriveTenantFrozen", "critical"): (["pager", "chat", "email"], False),
+    # contoso (team=it-ops too): the Power BI trial's critical band inhibits its own warning, not
+    # the warning of the E5 subscription renewing in 20 days (inhibitions are per item).
+    ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "critical", "POWER_BI_PRO"): (["chat", "email"], False),
+    ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "warning", "POWER_BI_PRO"): (["chat", "email"], True),
+    ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "warning", "SPE_E5"): (["chat", "email"], False),
 }
 
 # Labels every alert of these accounts carries, from the exporter config's `labels:`.
 DEMO_LABELS = {"acme": {"team": "collaboration", "owner": "anna"}, "acme-cn": {"team": "collaboration"},
-               "prod": {"team": "security", "owner": "sec-oncall"}, "initech-intl": {"team": "it-ops"}}
+               "prod": {"team": "security", "owner": "sec-oncall"}, "initech-intl": {"team": "it-ops"},
+               "contoso": {"team": "it-ops"}}
 
 # Grafana's built-in variables, replaced by concrete values.
 BUILTINS = {
@@ -240,6 +246,12 @@ def load_rules() -> tuple[list[dict], list[dict], dict[str, set[str]]]:
     for r in recording:  # rules are in dependency order, as in the file
         v = (r.get("labels") or {}).get("vendor")
         vs = {v} if v else (vendors_of_expr(r["expr"], covers) or set())
+        if not v and not re.search(r"\bor\b", r["expr"]):
+            # Without `or`, a derived series exists only where all its recorded inputs do
+            # (a ratio, a trend `and` its input): the vendors they have in common.
+            inputs = [covers[n] for n in set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", r["expr"])) if covers.get(n)]
+            if inputs:
+                vs = set.intersection(*inputs)
         r["_vendors"] = vs
         covers.setdefault(r["record"], set()).update(vs)
     return recording, alerting, covers
@@ -471,7 +483,7 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
         log(f"{cat}: {ok} queries checked" + (f", {skip} skipped" if skip else ""))
 
     # -- Alertmanager: routing by severity and inhibitions
-    routing = {k: v for k, v in DEMO_ROUTING.items() if k[0] in vendors}
+    routing = {(k + (None,))[:5]: v for k, v in DEMO_ROUTING.items() if k[0] in vendors}
 
     def am_alerts():
         status, body = http_get(f"{am_base}/api/v2/alerts")
@@ -480,7 +492,7 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
         got = {}
         for a in json.loads(body):
             lb = a["labels"]
-            key = (lb.get("vendor"), lb.get("account"), lb.get("alertname"), lb.get("severity"))
+            key = (lb.get("vendor"), lb.get("account"), lb.get("alertname"), lb.get("severity"), lb.get("item"))
             got[key] = (sorted(r["name"] for r in a.get("receivers", [])), a["status"]["state"] == "suppressed"
                         and bool(a["status"].get("inhibitedBy")))
             for k, v in DEMO_LABELS.get(lb.get("account"), {}).items():
@@ -492,14 +504,15 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
         got = deadline.wait_for("Prometheus to deliver the alerts to Alertmanager", am_alerts, procs)
         for key, (receivers, inhibited) in routing.items():
             g_receivers, g_inhibited = got[key]
-            name = "%s{vendor=%r, account=%r, severity=%r}" % (key[2], key[0], key[1], key[3])
+            name = "%s{vendor=%r, account=%r, severity=%r%s}" % (key[2], key[0], key[1], key[3],
+                                                                 f", item={key[4]!r}" if key[4] else "")
             if g_receivers != sorted(receivers):
                 failures.append(f"Alertmanager routes {name} to {g_receivers}, expected {sorted(receivers)}")
             if g_inhibited != inhibited:
                 failures.append(f"Alertmanager {'does not inhibit' if inhibited else 'inhibits'} {name}")
         for key, (g_receivers, g_inhibited) in got.items():
             # A frozen KooDrive tenant silences its storage and seat alerts.
-            frozen = ("koodrive", key[1], "QuotaKooDriveTenantFrozen", "critical") in got
+            frozen = ("koodrive", key[1], "QuotaKooDriveTenantFrozen", "critical", None) in got
             if key[0] == "koodrive" and frozen and key[2].startswith(("QuotaStorage", "QuotaSeats")) and not g_inhibited:
                 failures.append(f"Alertmanager does not inhibit {key[2]} of frozen KooDrive tenant {key[1]}")
         if routing:
