@@ -33,7 +33,8 @@ struct Args {
         env = "QUOTA_EXPORTER_CONFIG"
     )]
     config_file: Option<PathBuf>,
-    /// Load and validate the configuration, print a summary, and exit 0 (valid) or 1.
+    /// Load and validate the configuration, print a summary, and exit 0 (valid) or 1. With
+    /// --once, also poll every account once and show what each mapping extracted.
     #[arg(long = "config.check")]
     config_check: bool,
     /// Poll every account once, print the exposition, and exit non-zero if any poll failed.
@@ -187,7 +188,11 @@ async fn real_main(
     };
 
     if args.config_check {
-        return Ok(config_check(&source, args.shard));
+        let checked = config_check(&source, args.shard);
+        if args.once && checked == ExitCode::SUCCESS {
+            return explain_once(&source, args.shard).await;
+        }
+        return Ok(checked);
     }
     if args.once {
         return once(&source, args.shard).await;
@@ -296,6 +301,43 @@ fn config_check(source: &ConfigSource, shard: Option<Shard>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--config.check --once`: polls every account once and shows what it extracted, per value
+/// (for `http_json`: each output's path, the answer's value and its conversion). Nothing is
+/// served or stored.
+async fn explain_once(source: &ConfigSource, shard: Option<Shard>) -> anyhow::Result<ExitCode> {
+    let config: Config = source.load_sharded(shard)?;
+    let tasks = scheduler::tasks(&config, &Default::default(), &Default::default());
+    let mut failed = false;
+    for task in &tasks {
+        println!("{}/{}: one poll", task.key.vendor, task.key.account);
+        let explained =
+            tokio::time::timeout(task.schedule.timeout, task.client.explain(&task.ctx)).await;
+        match explained {
+            Ok(Ok(lines)) => {
+                for line in lines {
+                    println!("  {line}");
+                }
+            }
+            Ok(Err(e)) => {
+                failed = true;
+                println!("  failed ({}): {}", e.reason, e.message);
+            }
+            Err(_) => {
+                failed = true;
+                println!(
+                    "  failed (timeout): no complete answer within {}",
+                    humantime::format_duration(task.schedule.timeout)
+                );
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn once(source: &ConfigSource, shard: Option<Shard>) -> anyhow::Result<ExitCode> {

@@ -153,6 +153,7 @@ fn config_check_summarises_a_valid_file_without_secrets() {
         ("TENCENTCLOUD_SECRET_ID", "AKIDexample"),
         ("TENCENTCLOUD_SECRET_KEY", "tencent-secret-value"),
         ("CONTOSO_M365_CLIENT_SECRET", "m365-secret-value"),
+        ("GITHUB_TOKEN", "github-token-value"),
     ];
     let out = run(&["--config.file", example, "--config.check"], &secrets);
     let stdout = text(&out.stdout);
@@ -174,6 +175,7 @@ fn config_check_summarises_a_valid_file_without_secrets() {
             secrets[2],
             secrets[3],
             secrets[4],
+            secrets[5],
             ("QUOTA_EXPORTER__DEFAULTS__TIMEOUT", "7s"),
         ],
     );

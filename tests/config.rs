@@ -33,6 +33,7 @@ fn the_example_config_loads_and_documents_every_default() {
     std::env::set_var("TENCENTCLOUD_SECRET_KEY", "from-env");
     std::env::set_var("ACME_KOODRIVE_APP_SECRET", "from-env");
     std::env::set_var("CONTOSO_M365_CLIENT_SECRET", "from-env");
+    std::env::set_var("GITHUB_TOKEN", "from-env");
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.yml"))
         .unwrap();
     let config = Config::from_yaml(&text).unwrap_or_else(|e| panic!("example.yml must load:\n{e}"));

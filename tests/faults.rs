@@ -54,6 +54,12 @@ const MICROSOFT365: Vendor = Vendor {
     bystander: "    tenant_id: 9f3c2d1e-0000-4fab-8000-fab41ca70000\n    client_id: 22222222-demo-4c0e-8a55-fab41ca7c11e\n    client_secret: demo-secret-fabrikam\n    graph_url: ${SIM}\n    login_url: ${SIM}\n",
     data_metric: "microsoft365_sku_consumed_units",
 };
+const HTTP_JSON: Vendor = Vendor {
+    section: "http_json",
+    victim: "    url: ${URL}/services/data/v60.0/limits\n    auth:\n      oauth2: { token_url: \"${URL}/services/oauth2/token\", client_id: 3MVG9demoSalesforceConnectedAppKey, client_secret: demoSalesforceConsumerSecret }\n    outputs:\n      - { kind: storage_capacity, path: \"$.DataStorageMB.Max\", unit: MiB }\n",
+    bystander: "    url: ${SIM}/orgs/acme/copilot/billing\n    auth: { bearer: ghp_demoCopilotToken0123456789abcdefABCD }\n    outputs:\n      - { kind: seats_limit, path: \"$.seat_breakdown.total\" }\n",
+    data_metric: "http_json_storage_capacity_bytes",
+};
 
 struct Rig {
     sim: Simulator,
@@ -240,7 +246,9 @@ async fn every_fault(vendor: &'static Vendor) {
     for text in ["NaN", "1e400", "-inf"] {
         let e = rig.fault(&hostile, Mode::NumbersAs(text), Decode).await;
         assert!(
-            e.message.contains("impossible value") || e.message.contains("malformed"),
+            e.message.contains("impossible value")
+                || e.message.contains("malformed")
+                || e.message.contains("not a finite number"),
             "{text}: {}",
             e.message
         );
@@ -327,6 +335,10 @@ macro_rules! per_vendor {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn microsoft365() {
                     super::$suite(&super::MICROSOFT365).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn http_json() {
+                    super::$suite(&super::HTTP_JSON).await;
                 }
             }
         )*

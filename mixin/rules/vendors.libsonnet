@@ -4,4 +4,5 @@
   import 'vendors/koodrive.libsonnet',
   import 'vendors/tencentcloud_cwp.libsonnet',
   import 'vendors/microsoft365.libsonnet',
+  import 'vendors/http_json.libsonnet',
 ]

@@ -52,7 +52,7 @@ WAIT_SECONDS = 60  # bound for every wait below, together
 JOB = "quota-exporter"  # the job name the alerts and dashboards expect
 
 # Metric-name prefix of each vendor's series -> the vendor (config section) name.
-VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp", "microsoft365_": "microsoft365"}
+VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp", "microsoft365_": "microsoft365", "http_json_": "http_json"}
 
 # Alerts the demo's accounts are built to trigger immediately (`for: 0m`), checked for
 # each vendor the demo serves: (vendor, account, alertname, severity).
@@ -68,6 +68,11 @@ DEMO_ALERTS = [
     ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "critical"),  # Power BI trial ends in 5 days
     ("microsoft365", "contoso", "QuotaLicencesExpiring", "warning"),  # Visio licences in their grace period
     ("koodrive", "acme-cn", "QuotaSeatsNearlyExhausted", "warning"),  # its own seats_warning: 0.2
+    ("http_json", "github-acme", "QuotaSeatsNearlyExhausted", "warning"),  # Copilot: 48 of 50 seats active
+    ("http_json", "feishu-acme", "QuotaSubscriptionExpiring", "warning"),  # a Feishu purchase ends in 20 days
+    ("http_json", "github-acme", "QuotaLicencesExpiring", "warning"),  # 2 Copilot seats pending cancellation
+    ("http_json", "graph-northwind", "QuotaLicencesExpiring", "warning"),  # Visio licences in their grace period
+    ("http_json", "graph-northwind", "QuotaLicencesExpired", "critical"),  # Project licences suspended
 ]
 
 # How Alertmanager must treat those alerts: (vendor, account, alertname, severity[, item]) ->

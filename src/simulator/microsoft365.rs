@@ -105,7 +105,8 @@ fn subscription(
 impl Microsoft365State {
     /// Two tenants: `contoso` (E3 seats 94 % used, an E5 subscription renewing in 20 days, a
     /// Power BI trial ending in 5 days, Visio licences in their grace period after expiry) and
-    /// `fabrikam` (healthy, one item a page).
+    /// `fabrikam` (healthy, one item a page); `northwind` (Visio in its grace period, Project
+    /// suspended, every SKU on one page) is read by the demo's declarative account.
     pub fn demo(started: SystemTime) -> Self {
         let day = 86400;
         let start = started
@@ -222,8 +223,40 @@ impl Microsoft365State {
             skus: vec![f_e3, f_ems],
             page_size: 1,
         };
+        // Read by the demo's declarative (http_json) account: every SKU on one page.
+        let northwind = Tenant {
+            tenant_id: "northwind.onmicrosoft.com".into(),
+            client_id: "33333333-demo-4c0e-8a55-n0r7hw1ndc11".into(),
+            client_secret: "demo-secret-northwind".into(),
+            granted: true,
+            subscriptions: Vec::new(),
+            skus: vec![
+                sku(
+                    "O365_BUSINESS_PREMIUM",
+                    "f245ecc8-75af-4f8e-b61f-27d8114de5f3",
+                    "Enabled",
+                    [25, 0, 0, 0],
+                    20,
+                ),
+                sku(
+                    "VISIOCLIENT",
+                    "c5928f49-12ba-48f7-ada3-0d743a3601d5",
+                    "Warning",
+                    [0, 3, 0, 0],
+                    3,
+                ),
+                sku(
+                    "PROJECTPREMIUM",
+                    "09015f9f-377f-4538-bbb5-f75ceb09358a",
+                    "Suspended",
+                    [0, 0, 2, 0],
+                    2,
+                ),
+            ],
+            page_size: 10,
+        };
         Self {
-            tenants: Mutex::new(vec![contoso, fabrikam]),
+            tenants: Mutex::new(vec![contoso, fabrikam, northwind]),
             tokens: Mutex::new(HashMap::new()),
             token_ttl: Mutex::new(Duration::from_secs(3599)),
         }

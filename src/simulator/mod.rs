@@ -9,6 +9,7 @@
 //! - `POST /_sim/faults` with a [`FaultRule`] as JSON, `DELETE /_sim/faults` to clear them;
 //! - `GET /_sim/stats`: calls received, by `vendor/endpoint` and `vendor/endpoint/tenant`.
 
+pub mod http_json;
 pub mod koodrive;
 pub mod microsoft365;
 pub mod tencent;
@@ -21,6 +22,7 @@ pub static SIMULATED: &[&SimVendor] = &[
     &koodrive::SIMULATED,
     &tencent::SIMULATED,
     &microsoft365::SIMULATED,
+    &http_json::SIMULATED,
 ];
 
 /// A simulated vendor's routes: path and handlers.

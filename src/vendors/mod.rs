@@ -24,6 +24,7 @@ pub mod answers;
 pub mod dates;
 pub mod guard;
 pub mod http;
+pub mod http_json;
 pub mod koodrive;
 pub mod microsoft365;
 pub mod oauth2;
@@ -39,6 +40,7 @@ pub static VENDORS: &[&VendorDef] = &[
     &koodrive::VENDOR,
     &tencent::VENDOR,
     &microsoft365::VENDOR,
+    &http_json::VENDOR,
 ];
 
 /// Finds a vendor by its config section name.
@@ -85,6 +87,8 @@ pub struct VendorDef {
 }
 
 pub type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Samples, PollError>> + Send + 'a>>;
+pub type ExplainFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<String>, PollError>> + Send + 'a>>;
 
 /// One configured vendor account: polls the vendor once per call.
 pub trait Account: Send + Sync + 'static {
@@ -95,6 +99,38 @@ pub trait Account: Send + Sync + 'static {
 
     /// One line about the account for `--config.check` and the landing page. Never a secret.
     fn describe(&self) -> String;
+
+    /// What one poll extracts, a line per value, for `--config.check --once`. By default the
+    /// samples a poll produced; `http_json` shows each output's path, the answer's value and
+    /// its conversion.
+    fn explain<'a>(&'a self, ctx: &'a PollContext) -> ExplainFuture<'a> {
+        Box::pin(async move {
+            let samples = self.poll(ctx).await?;
+            guard::check(&samples)?;
+            Ok(sample_lines(&samples))
+        })
+    }
+}
+
+/// `name{label="value"} 1.5`, a line per sample.
+pub fn sample_lines(samples: &Samples) -> Vec<String> {
+    let mut lines = Vec::new();
+    for family in samples.families() {
+        for s in &family.samples {
+            let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            if labels.is_empty() {
+                lines.push(format!("{} {}", family.desc.name, s.value));
+            } else {
+                lines.push(format!(
+                    "{}{{{}}} {}",
+                    family.desc.name,
+                    labels.join(","),
+                    s.value
+                ));
+            }
+        }
+    }
+    lines
 }
 
 /// What a poll may use: the account's HTTP client (shared by accounts with the same TLS and proxy

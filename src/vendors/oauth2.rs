@@ -173,6 +173,19 @@ impl TokenSource {
     }
 }
 
+/// How a call made with a token failed: the API refused the token (HTTP 401: fetch a new one
+/// with [`TokenSource::token`]`(ctx, Some(&refused))` and repeat the call once), or anything else.
+pub enum Call {
+    TokenRejected(PollError),
+    Other(PollError),
+}
+
+impl From<PollError> for Call {
+    fn from(e: PollError) -> Self {
+        Call::Other(e)
+    }
+}
+
 /// Maps a token endpoint's error answer to a failure. Branches on the RFC 6749 `error` code;
 /// the description (Microsoft's `AADSTS…` text) goes into the message as the operator's clue.
 fn classify(

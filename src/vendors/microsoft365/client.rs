@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use super::model::{ErrorEnvelope, Page};
-use crate::vendors::oauth2::TokenSource;
+use crate::vendors::oauth2::{Call, TokenSource};
 use crate::vendors::{
     decode_json, retry_after, send, FailureReason, PollContext, PollError, Retry,
 };
@@ -130,18 +130,6 @@ impl Client {
         } else {
             Err(Call::Other(e))
         }
-    }
-}
-
-enum Call {
-    /// HTTP 401: refresh the token and repeat once.
-    TokenRejected(PollError),
-    Other(PollError),
-}
-
-impl From<PollError> for Call {
-    fn from(e: PollError) -> Self {
-        Call::Other(e)
     }
 }
 

@@ -1,0 +1,720 @@
+//! `http_json`: a vendor written in the config instead of in Rust. An account is one HTTP
+//! request (URL, method, headers, query, optional JSON body, and an auth scheme) and a mapping
+//! from its JSON answer to the quota vocabulary every vendor feeds (storage, seats, licences,
+//! expiry, states; see [`mapping`]).
+//!
+//! Everything else is the same as for the native vendors: the scheduler's timing, retries and
+//! staleness, the failure reasons, the bounded HTTP path ([`crate::vendors::http::send`]: no
+//! redirects, a size cap), and secrets read from `{ env }` / `{ file }` references on every
+//! poll, never shown. See docs/http_json.md for worked examples.
+
+pub mod mapping;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use self::mapping::{Extracted, Output, OutputSettings};
+use crate::exposition::{MetricDesc, Samples};
+use crate::vendors::oauth2::{Call, ClientCredentials, TokenSource};
+use crate::vendors::settings::{
+    parse_base_url, parse_settings, FieldError, ParseContext, SecretRef,
+};
+use crate::vendors::{
+    send, Account, ExplainFuture, FailureReason, PollContext, PollError, PollFuture, VendorDef,
+};
+
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);
+
+pub static VENDOR: VendorDef = VendorDef {
+    name: "http_json",
+    title: "HTTP/JSON API",
+    default_interval: DEFAULT_INTERVAL,
+    parse,
+    metrics: &[
+        &STORAGE_CAPACITY,
+        &STORAGE_USED,
+        &STORAGE_FREE,
+        &SEATS_LIMIT,
+        &SEATS_USED,
+        &LICENSES_TOTAL,
+        &LICENSES_USED,
+        &LICENSES_EXPIRING,
+        &LICENSES_EXPIRED,
+        &EXPIRY,
+        &STATE,
+    ],
+    interval_warning: |_| None,
+};
+
+pub(crate) static STORAGE_CAPACITY: MetricDesc = MetricDesc::gauge_with_unit(
+    "http_json_storage_capacity_bytes",
+    "bytes",
+    "Storage bought, in bytes, from the account's mapping (outputs of kind storage_capacity, converted from their unit); refreshed every poll interval",
+);
+pub(crate) static STORAGE_USED: MetricDesc = MetricDesc::gauge_with_unit(
+    "http_json_storage_used_bytes",
+    "bytes",
+    "Storage in use, in bytes, from the account's mapping (outputs of kind storage_used, converted from their unit); refreshed every poll interval",
+);
+pub(crate) static STORAGE_FREE: MetricDesc = MetricDesc::gauge_with_unit(
+    "http_json_storage_free_bytes",
+    "bytes",
+    "Storage still free, in bytes, from the account's mapping (outputs of kind storage_free, converted from their unit); refreshed every poll interval",
+);
+pub(crate) static SEATS_LIMIT: MetricDesc = MetricDesc::gauge(
+    "http_json_seats_limit",
+    "Seats bought, from the account's mapping (outputs of kind seats_limit); refreshed every poll interval",
+);
+pub(crate) static SEATS_USED: MetricDesc = MetricDesc::gauge(
+    "http_json_seats_used",
+    "Seats taken, from the account's mapping (outputs of kind seats_used); refreshed every poll interval",
+);
+pub(crate) static LICENSES_TOTAL: MetricDesc = MetricDesc::gauge(
+    "http_json_licenses_limit",
+    "Licences bought, from the account's mapping (outputs of kind licences_total); refreshed every poll interval",
+);
+pub(crate) static LICENSES_USED: MetricDesc = MetricDesc::gauge(
+    "http_json_licenses_used",
+    "Licences in use, from the account's mapping (outputs of kind licences_used); refreshed every poll interval",
+);
+pub(crate) static LICENSES_EXPIRING: MetricDesc = MetricDesc::gauge(
+    "http_json_licenses_expiring",
+    "Licences about to expire, from the account's mapping (outputs of kind licences_expiring); refreshed every poll interval",
+);
+pub(crate) static LICENSES_EXPIRED: MetricDesc = MetricDesc::gauge(
+    "http_json_licenses_expired",
+    "Licences expired and still on the account, from the account's mapping (outputs of kind licences_expired); refreshed every poll interval",
+);
+pub(crate) static EXPIRY: MetricDesc = MetricDesc::gauge_with_unit(
+    "http_json_expiry_timestamp_seconds",
+    "seconds",
+    "When the subscription ends (unix time), from the account's mapping (outputs of kind expiry, an RFC 3339 date or unix time); refreshed every poll interval",
+);
+pub(crate) static STATE: MetricDesc = MetricDesc::gauge(
+    "http_json_state",
+    "A state the API reports (1 for the current value, in the state label), from the account's mapping (outputs of kind state, named in the field label); refreshed every poll interval",
+);
+
+/// A header or query value: plain text, or a secret reference (`{ env: NAME }`,
+/// `{ file: PATH }`) read on every poll. Plain text is not a secret and draws no warning.
+#[derive(Clone, PartialEq)]
+pub enum Text {
+    Plain(String),
+    Secret(SecretRef),
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Text::Plain(s) => write!(f, "{s:?}"),
+            Text::Secret(r) => write!(f, "{r:?}"),
+        }
+    }
+}
+
+impl Text {
+    fn resolve(&self) -> Result<SecretString, String> {
+        match self {
+            Text::Plain(s) => Ok(SecretString::from(s.clone())),
+            Text::Secret(r) => r.resolve(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a secret reference ({ env: NAME } or { file: PATH })")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text::Plain(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text::Plain(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text::Plain(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text::Plain(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text::Plain(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+                SecretRef::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Text::Secret)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How the request authenticates, as written in the config (`auth: { bearer: … }`).
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum AuthSettings {
+    /// `Authorization: Bearer <token>`.
+    Bearer(SecretRef),
+    /// `Authorization: Basic base64(username:password)` (Jira: e-mail and API token).
+    Basic {
+        username: String,
+        password: SecretRef,
+    },
+    /// A header of the API's own (`X-Api-Key: <key>`).
+    Header { name: String, value: SecretRef },
+    /// OAuth 2.0 client credentials: a token from `token_url`, cached until shortly before it
+    /// expires, sent as a bearer token.
+    Oauth2 {
+        token_url: String,
+        client_id: String,
+        client_secret: SecretRef,
+        #[serde(default)]
+        scope: Option<String>,
+        /// `body` (client id and secret as form fields, the default) or `basic` (HTTP basic
+        /// auth, RFC 6749 §2.3.1).
+        #[serde(default)]
+        client_auth: Option<String>,
+        /// Extra form fields of the token request (e.g. `audience`).
+        #[serde(default)]
+        params: BTreeMap<String, String>,
+    },
+}
+
+/// The `http_json` keys of an account.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    /// The full URL, without a query (query parameters go under `query`).
+    url: String,
+    /// `GET` (default) or `POST`.
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, Text>,
+    #[serde(default)]
+    query: BTreeMap<String, Text>,
+    /// Sent as `application/json` (with `POST`).
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    auth: Option<AuthSettings>,
+    outputs: Vec<OutputSettings>,
+}
+
+enum Auth {
+    None,
+    Bearer(SecretRef),
+    Basic {
+        username: String,
+        password: SecretRef,
+    },
+    Header {
+        name: HeaderName,
+        value: SecretRef,
+    },
+    OAuth2(Box<TokenSource>),
+}
+
+/// Headers the HTTP client sets itself: a config must not override them.
+const RESERVED_HEADERS: [&str; 5] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "accept-encoding",
+];
+
+fn parse(
+    value: serde_json::Value,
+    ctx: &mut ParseContext,
+) -> Result<Arc<dyn Account>, Vec<FieldError>> {
+    let s: Settings = parse_settings(value)?;
+    let mut errors = Vec::new();
+    let url = parse_base_url(&s.url)
+        .map_err(|e| {
+            let hint = if e.contains("query") {
+                "; put query parameters under `query`"
+            } else {
+                ""
+            };
+            errors.push(FieldError::new("url", format!("{e}{hint}")))
+        })
+        .ok();
+    let method = match s.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("GET") => reqwest::Method::GET,
+        Some("POST") => reqwest::Method::POST,
+        Some(other) => {
+            errors.push(FieldError::new(
+                "method",
+                format!("{other:?} is not supported: a quota is read with GET or POST"),
+            ));
+            reqwest::Method::GET
+        }
+    };
+    if s.body.is_some() && method == reqwest::Method::GET {
+        errors.push(FieldError::new(
+            "body",
+            "a request body needs `method: POST`",
+        ));
+    }
+    let mut headers = Vec::new();
+    for (name, value) in &s.headers {
+        let key = format!("headers.{name}");
+        let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+            errors.push(FieldError::new(key, "not a valid HTTP header name"));
+            continue;
+        };
+        if RESERVED_HEADERS.contains(&header.as_str()) {
+            errors.push(FieldError::new(
+                key,
+                "set by the HTTP client itself; remove it",
+            ));
+            continue;
+        }
+        if header == AUTHORIZATION && s.auth.is_some() {
+            errors.push(FieldError::new(
+                key,
+                "both `auth` and an Authorization header are set: use one",
+            ));
+            continue;
+        }
+        match value {
+            Text::Plain(v) if HeaderValue::from_str(v).is_err() => errors.push(FieldError::new(
+                key,
+                "not a valid header value (control characters or non-ASCII text)",
+            )),
+            Text::Secret(r) => {
+                if let Err(e) = ctx.secret(&key, r) {
+                    errors.push(e);
+                }
+            }
+            _ => {}
+        }
+        headers.push((header, value.clone()));
+    }
+    for (name, value) in &s.query {
+        if let Text::Secret(r) = value {
+            if let Err(e) = ctx.secret(&format!("query.{name}"), r) {
+                errors.push(e);
+            }
+        }
+    }
+    let auth = match s.auth {
+        None => Auth::None,
+        Some(AuthSettings::Bearer(r)) => {
+            if let Err(e) = ctx.secret("auth.bearer", &r) {
+                errors.push(e);
+            }
+            Auth::Bearer(r)
+        }
+        Some(AuthSettings::Basic { username, password }) => {
+            if username.is_empty() || username.contains(':') {
+                errors.push(FieldError::new(
+                    "auth.basic.username",
+                    "must be non-empty and must not contain ':'",
+                ));
+            }
+            if let Err(e) = ctx.secret("auth.basic.password", &password) {
+                errors.push(e);
+            }
+            Auth::Basic { username, password }
+        }
+        Some(AuthSettings::Header { name, value }) => {
+            if let Err(e) = ctx.secret("auth.header.value", &value) {
+                errors.push(e);
+            }
+            match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(name) if !RESERVED_HEADERS.contains(&name.as_str()) => {
+                    Auth::Header { name, value }
+                }
+                _ => {
+                    errors.push(FieldError::new(
+                        "auth.header.name",
+                        format!("{name:?} is not a header name that can carry a credential"),
+                    ));
+                    Auth::None
+                }
+            }
+        }
+        Some(AuthSettings::Oauth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+            client_auth,
+            params,
+        }) => {
+            let token_url = parse_base_url(&token_url)
+                .map_err(|e| errors.push(FieldError::new("auth.oauth2.token_url", e)))
+                .ok();
+            if client_id.trim().is_empty() {
+                errors.push(FieldError::new(
+                    "auth.oauth2.client_id",
+                    "must not be empty",
+                ));
+            }
+            let basic_auth = match client_auth.as_deref() {
+                None | Some("body") => false,
+                Some("basic") => true,
+                Some(other) => {
+                    errors.push(FieldError::new(
+                        "auth.oauth2.client_auth",
+                        format!("{other:?}: expected body or basic"),
+                    ));
+                    false
+                }
+            };
+            let secret = ctx
+                .secret("auth.oauth2.client_secret", &client_secret)
+                .map_err(|e| errors.push(e))
+                .ok();
+            match (token_url, secret) {
+                (Some(token_url), Some(client_secret)) => Auth::OAuth2(Box::new(TokenSource::new(
+                    ClientCredentials {
+                        token_url,
+                        client_id: client_id.trim().to_owned(),
+                        client_secret,
+                        scope: scope.filter(|s| !s.trim().is_empty()),
+                        extra: params.into_iter().collect(),
+                        basic_auth,
+                    },
+                    "token",
+                ))),
+                _ => Auth::None,
+            }
+        }
+    };
+    let outputs = match mapping::parse_outputs(s.outputs) {
+        Ok(o) => o,
+        Err(e) => {
+            errors.extend(e);
+            Vec::new()
+        }
+    };
+    let Some(url) = url else {
+        return Err(errors);
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Arc::new(HttpJson {
+        method,
+        url,
+        headers,
+        query: s.query.into_iter().collect(),
+        body: s.body,
+        auth,
+        outputs,
+    }))
+}
+
+struct HttpJson {
+    method: reqwest::Method,
+    url: reqwest::Url,
+    headers: Vec<(HeaderName, Text)>,
+    query: Vec<(String, Text)>,
+    body: Option<Value>,
+    auth: Auth,
+    outputs: Vec<Output>,
+}
+
+/// The start of an error answer, on one line: what the API said (GitHub's `message`, Jira's
+/// `errorMessages`), for the operator.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let line: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect();
+    if line.is_empty() {
+        String::new()
+    } else {
+        format!(": {line}")
+    }
+}
+
+impl HttpJson {
+    /// `GET https://host/path`: how messages name the request (never with its query).
+    fn what(&self) -> String {
+        format!("{} {}", self.method, self.url)
+    }
+
+    fn secret_error(&self, key: &str, e: String) -> PollError {
+        PollError::new(
+            FailureReason::Auth,
+            format!("{key}: {e}; secrets are re-read on every poll"),
+        )
+    }
+
+    async fn call(&self, ctx: &PollContext, token: Option<&SecretString>) -> Result<Value, Call> {
+        let mut url = self.url.clone();
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &self.query {
+                let v = v
+                    .resolve()
+                    .map_err(|e| self.secret_error(&format!("query.{k}"), e))?;
+                pairs.append_pair(k, v.expose_secret());
+            }
+        }
+        let mut request = ctx.http.request(self.method.clone(), url);
+        if !self.headers.iter().any(|(name, _)| name == ACCEPT) {
+            request = request.header(ACCEPT, "application/json");
+        }
+        for (name, value) in &self.headers {
+            let v = value
+                .resolve()
+                .map_err(|e| self.secret_error(&format!("headers.{name}"), e))?;
+            let v = HeaderValue::from_str(v.expose_secret()).map_err(|_| {
+                self.secret_error(
+                    &format!("headers.{name}"),
+                    "the value is not a valid header value".into(),
+                )
+            })?;
+            request = request.header(name, v);
+        }
+        let credential = |key: &str, value: String| {
+            let mut v = HeaderValue::from_str(&value).map_err(|_| {
+                self.secret_error(key, "the value is not a valid header value".into())
+            })?;
+            v.set_sensitive(true);
+            Ok::<_, PollError>(v)
+        };
+        request = match (&self.auth, token) {
+            (Auth::OAuth2(_), Some(t)) => request.header(
+                AUTHORIZATION,
+                credential("auth.oauth2", format!("Bearer {}", t.expose_secret()))?,
+            ),
+            (Auth::Bearer(r), _) => {
+                let t = r
+                    .resolve()
+                    .map_err(|e| self.secret_error("auth.bearer", e))?;
+                request.header(
+                    AUTHORIZATION,
+                    credential("auth.bearer", format!("Bearer {}", t.expose_secret()))?,
+                )
+            }
+            (Auth::Basic { username, password }, _) => {
+                let p = password
+                    .resolve()
+                    .map_err(|e| self.secret_error("auth.basic.password", e))?;
+                request.basic_auth(username, Some(p.expose_secret()))
+            }
+            (Auth::Header { name, value }, _) => {
+                let v = value
+                    .resolve()
+                    .map_err(|e| self.secret_error("auth.header.value", e))?;
+                request.header(
+                    name,
+                    credential("auth.header.value", v.expose_secret().to_owned())?,
+                )
+            }
+            _ => request,
+        };
+        if let Some(body) = &self.body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = send(ctx, "request", request).await?;
+        let status = response.status;
+        if status.is_success() {
+            return serde_json::from_slice(&response.body).map_err(|e| {
+                let found = match response.body.iter().find(|b| !b.is_ascii_whitespace()) {
+                    None => " (an empty body)".to_owned(),
+                    Some(b'<') => " (HTML or XML)".to_owned(),
+                    _ => String::new(),
+                };
+                Call::Other(PollError::new(
+                    FailureReason::Decode,
+                    format!("{}: malformed response: not JSON{found}: {e}", self.what()),
+                ))
+            });
+        }
+        let said = excerpt(&response.body);
+        let e = match status.as_u16() {
+            401 => PollError::new(
+                FailureReason::Auth,
+                format!(
+                    "{}: HTTP {status}{said}: the credentials were refused; check `auth`",
+                    self.what()
+                ),
+            ),
+            403 => PollError::new(
+                FailureReason::Permission,
+                format!(
+                    "{}: HTTP {status}{said}: the credentials lack a permission or scope this request needs",
+                    self.what()
+                ),
+            ),
+            _ => {
+                let e = PollError::from_status(&self.what(), status, &response.headers);
+                PollError::new(e.reason, format!("{}{said}", e.message)).with_retry(e.retry)
+            }
+        };
+        if status == reqwest::StatusCode::UNAUTHORIZED && matches!(self.auth, Auth::OAuth2(_)) {
+            Err(Call::TokenRejected(e))
+        } else {
+            Err(Call::Other(e))
+        }
+    }
+
+    /// The answer, refreshing an OAuth2 token and repeating once if the API refuses it.
+    async fn fetch(&self, ctx: &PollContext) -> Result<Value, PollError> {
+        let Auth::OAuth2(tokens) = &self.auth else {
+            return self.call(ctx, None).await.map_err(|c| match c {
+                Call::TokenRejected(e) | Call::Other(e) => e,
+            });
+        };
+        let token = tokens.token(ctx, None).await?;
+        match self.call(ctx, Some(&token)).await {
+            Ok(v) => Ok(v),
+            Err(Call::Other(e)) => Err(e),
+            Err(Call::TokenRejected(_)) => {
+                let token = tokens.token(ctx, Some(&token)).await?;
+                self.call(ctx, Some(&token)).await.map_err(|c| match c {
+                    Call::TokenRejected(e) | Call::Other(e) => e,
+                })
+            }
+        }
+    }
+}
+
+impl Account for HttpJson {
+    fn poll<'a>(&'a self, ctx: &'a PollContext) -> PollFuture<'a> {
+        Box::pin(async move {
+            let answer = self.fetch(ctx).await?;
+            mapping::extract(&self.outputs, &answer, None)
+        })
+    }
+
+    fn explain<'a>(&'a self, ctx: &'a PollContext) -> ExplainFuture<'a> {
+        Box::pin(async move {
+            let answer = self.fetch(ctx).await?;
+            let mut trace: Vec<Extracted> = Vec::new();
+            let samples: Samples = mapping::extract(&self.outputs, &answer, Some(&mut trace))?;
+            crate::vendors::guard::check(&samples)?;
+            Ok(trace.iter().map(ToString::to_string).collect())
+        })
+    }
+
+    fn describe(&self) -> String {
+        let auth = match &self.auth {
+            Auth::None => "none".to_owned(),
+            Auth::Bearer(r) => format!("bearer ({r:?})"),
+            Auth::Basic { username, password } => format!("basic ({username}, {password:?})"),
+            Auth::Header { name, value } => format!("header {name} ({value:?})"),
+            Auth::OAuth2(t) => format!("oauth2 client credentials ({})", t.token_url()),
+        };
+        let mut out = format!("{} auth={auth}", self.what());
+        if !self.query.is_empty() {
+            let keys: Vec<_> = self.query.iter().map(|(k, _)| k.as_str()).collect();
+            out.push_str(&format!(" query=[{}]", keys.join(",")));
+        }
+        let kinds: Vec<String> = self.outputs.iter().map(Output::summary).collect();
+        out.push_str(&format!(
+            " outputs: {}",
+            if kinds.is_empty() {
+                "none".to_owned()
+            } else {
+                kinds.join(", ")
+            }
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_json(json: &str) -> Result<Arc<dyn Account>, Vec<FieldError>> {
+        parse(
+            serde_json::from_str(json).unwrap(),
+            &mut ParseContext::new("t"),
+        )
+    }
+
+    #[test]
+    fn settings_errors_name_the_key() {
+        std::env::remove_var("QE_HTTPJSON_MISSING");
+        let e = parse_json(
+            r#"{"url":"https://x.example/a?b=1","method":"DELETE",
+                "headers":{"bad name":"v","Host":"h","X-Key":{"env":"QE_HTTPJSON_MISSING"}},
+                "auth":{"basic":{"username":"a:b","password":"p"}},
+                "outputs":[{"kind":"seats_used","path":"$.x","unit":"GB"}]}"#,
+        )
+        .err()
+        .unwrap();
+        let fields: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "url",
+                "method",
+                "headers.Host",
+                "headers.X-Key",
+                "headers.bad name",
+                "auth.basic.username",
+                "outputs[0].unit"
+            ],
+            "{e:?}"
+        );
+        assert!(e[0].message.contains("under `query`"), "{}", e[0].message);
+        assert!(
+            e[3].message.contains("QE_HTTPJSON_MISSING"),
+            "{}",
+            e[3].message
+        );
+        let e = parse_json(r#"{"url":"https://x.example","body":{},"outputs":[]}"#)
+            .err()
+            .unwrap();
+        assert_eq!(e[0].field, "body");
+        let e = parse_json(
+            r#"{"url":"https://x.example","auth":{"bearer":"t","basic":{}},"outputs":[]}"#,
+        )
+        .err()
+        .unwrap();
+        assert!(e[0].field.starts_with("auth"), "{e:?}");
+        let e = parse_json(
+            r#"{"url":"https://x.example","auth":{"oauth2":{"token_url":"https://t.example/token","client_id":"c","client_secret":"s","audience":"x"}},"outputs":[]}"#,
+        )
+        .err()
+        .unwrap();
+        assert!(e[0].message.contains("audience"), "{e:?}");
+    }
+
+    #[test]
+    fn describe_shows_no_secret() {
+        let a = parse_json(
+            r#"{"url":"https://api.example/orgs/acme/copilot/billing",
+                "headers":{"X-GitHub-Api-Version":"2022-11-28"},
+                "query":{"key":"query-s3cret"},
+                "auth":{"bearer":"bearer-s3cret"},
+                "outputs":[{"kind":"seats_limit","path":"$.seat_breakdown.total"}]}"#,
+        )
+        .unwrap();
+        let d = a.describe();
+        assert!(
+            d.contains("GET https://api.example/orgs/acme/copilot/billing")
+                && d.contains("query=[key]")
+                && d.contains("seats_limit $.seat_breakdown.total"),
+            "{d}"
+        );
+        assert!(!d.contains("s3cret"), "{d}");
+    }
+}
