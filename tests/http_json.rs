@@ -1,4 +1,4 @@
-//! `http_json` end to end: the worked examples of docs/http_json.md, loaded from the document
+//! `http_json` end to end: the worked examples of docs/vendors/http_json.md, loaded from the document
 //! itself, against the simulator serving the documented answer shapes; OAuth2 token caching
 //! and refresh; failures named by output and path; `--config.check --once`.
 
@@ -7,15 +7,18 @@ mod common;
 use std::sync::Arc;
 
 use common::{value, Harness};
-use quota_exporter::simulator::http_json::FEISHU_DEMO_TOKEN;
+use quota_exporter::simulator::http_json::{HttpJsonState, FEISHU_DEMO_TOKEN};
 use quota_exporter::simulator::{Fault, FaultRule, SimState, Simulator};
 
 const FAST: &str = "defaults:\n  interval: 1s\n  timeout: 900ms\n  startup_spread: 0s\n  retry_backoff: 10ms\n  jitter: 0\n  max_staleness: 1m\n";
 
-/// The YAML blocks of docs/http_json.md, each a `http_json:` section with one account.
+/// The YAML blocks of docs/vendors/http_json.md, each a `http_json:` section with one account.
 fn doc_examples() -> Vec<String> {
-    let doc =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/http_json.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/vendors/http_json.md"
+    ))
+    .unwrap();
     let mut blocks = Vec::new();
     let mut rest = doc.as_str();
     while let Some(start) = rest.find("```yaml\n") {
@@ -35,6 +38,7 @@ fn localise(example: &str, sim: &str, token_file: &str) -> String {
         .replace("https://open.feishu.cn", sim)
         .replace("https://acme.my.salesforce.com", sim)
         .replace("https://graph.microsoft.com", sim)
+        .replace("https://api.box.com", sim)
         .replace("https://login.microsoftonline.com", sim)
         .replace("/run/secrets/feishu-tenant-token", token_file)
 }
@@ -49,8 +53,9 @@ fn failures(name: &str, reason: &str) -> String {
 }
 
 fn sim_state() -> SimState {
-    let mut state = SimState::default();
-    state.http_json.jira_user = ("admin@example.com".into(), "jira-token-example".into());
+    let state = SimState::default();
+    *state.vendor::<HttpJsonState>().jira_user.lock().unwrap() =
+        ("admin@example.com".into(), "jira-token-example".into());
     state
 }
 
@@ -59,6 +64,7 @@ async fn docs_harness(extra: &str) -> (Harness, tempfile::TempDir) {
     std::env::set_var("JIRA_API_TOKEN", "jira-token-example");
     std::env::set_var("SALESFORCE_CLIENT_SECRET", "demoSalesforceConsumerSecret");
     std::env::set_var("GRAPH_CLIENT_SECRET", "demo-secret-northwind");
+    std::env::set_var("BOX_CLIENT_SECRET", "demoBoxClientSecret");
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("feishu-token");
     std::fs::write(&token_file, format!("{FEISHU_DEMO_TOKEN}\n")).unwrap();
@@ -68,8 +74,8 @@ async fn docs_harness(extra: &str) -> (Harness, tempfile::TempDir) {
     let examples = doc_examples();
     assert_eq!(
         examples.len(),
-        4,
-        "four worked examples in docs/http_json.md"
+        6,
+        "six worked examples in docs/vendors/http_json.md"
     );
     let mut yaml = format!("{FAST}http_json:\n");
     for e in &examples {
@@ -86,7 +92,7 @@ async fn docs_harness(extra: &str) -> (Harness, tempfile::TempDir) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_examples_read_the_documented_answers() {
     let (h, _dir) = docs_harness("").await;
-    let names = ["github", "jira", "feishu", "salesforce", "graph"];
+    let names = ["github", "jira", "feishu", "salesforce", "box", "graph"];
     let text = h
         .metrics_until("every example up", |t| {
             names.iter().all(|n| value(t, &up(n)) == Some(1.0))
@@ -100,7 +106,10 @@ async fn the_documented_examples_read_the_documented_answers() {
         "{text}"
     );
     assert_eq!(v("http_json_seats_used{account=\"github\"}"), Some(48.0));
-    assert_eq!(v("http_json_licenses_expiring{account=\"github\"}"), Some(2.0));
+    assert_eq!(
+        v("http_json_licenses_expiring{account=\"github\"}"),
+        Some(2.0)
+    );
     assert_eq!(
         v("http_json_state{account=\"github\",field=\"plan_type\",state=\"business\"}"),
         Some(1.0)
@@ -115,7 +124,14 @@ async fn the_documented_examples_read_the_documented_answers() {
         Some(4.0)
     );
     // Feishu: counts and unix times sent as strings.
-    let plans = h.sim.state.http_json.feishu_plans.lock().unwrap().clone();
+    let plans = h
+        .sim
+        .state
+        .vendor::<HttpJsonState>()
+        .feishu_plans
+        .lock()
+        .unwrap()
+        .clone();
     assert_eq!(
         v("http_json_seats_limit{account=\"feishu\",item=\"suite_enterprise_e5\"}"),
         Some(500.0)
@@ -136,6 +152,15 @@ async fn the_documented_examples_read_the_documented_answers() {
     assert_eq!(
         v("http_json_storage_free_bytes{account=\"salesforce\",item=\"files\"}"),
         Some(9216.0 * 1048576.0)
+    );
+    // Box: bytes, through a token whose request carries Box's subject parameters.
+    assert_eq!(
+        v("http_json_storage_used_bytes{account=\"box\"}"),
+        Some(962_072_674_304.0)
+    );
+    assert_eq!(
+        v("http_json_storage_capacity_bytes{account=\"box\"}"),
+        Some(1_099_511_627_776.0)
     );
     // Microsoft Graph: licence kinds per SKU, through an OAuth2 token with a scope.
     assert_eq!(
@@ -303,7 +328,7 @@ fn config_check_once_shows_what_each_output_extracted() {
         "outputs[0] $.seat_breakdown.total: 50 -> http_json_seats_limit 50",
         "outputs[0] $.DataStorageMB.Max [item \"data\"]: 5120 (5120 MiB × 1048576 = bytes) -> http_json_storage_capacity_bytes 5368709120",
         "outputs[1] $.userCount [item \"jira-software\"]: 64 -> http_json_seats_used 64",
-        "outputs[2] \"plan_type\" $.plan_type: \"business\" (state label) -> http_json_state 1",
+        "outputs[3] \"plan_type\" $.plan_type: \"business\" (state label) -> http_json_state 1",
         "(unix seconds) -> http_json_expiry_timestamp_seconds",
         // The native vendors list their samples.
         "microsoft365/contoso: one poll",

@@ -34,5 +34,6 @@
     'koodrive.json': dashboard(import 'src/koodrive.json'),
     'tencent-cwp.json': dashboard(import 'src/tencent-cwp.json'),
     'microsoft365.json': dashboard(import 'src/microsoft365.json'),
+    'http-json.json': dashboard(import 'src/http-json.json'),
   },
 }

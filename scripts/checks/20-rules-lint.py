@@ -39,8 +39,8 @@ METRICS_DOC = ROOT / "docs/metrics.md"
 DASHBOARDS = ROOT / "dashboards"
 RUNBOOK_BASE = "https://github.com/quota-exporter/quota-exporter/blob/main/docs/runbooks.md#"
 
-VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp", "microsoft365_": "microsoft365"}
-VENDOR_DASHBOARD = {"wecom_wedrive": "wecom-wedrive.json", "koodrive": "koodrive.json", "tencentcloud_cwp": "tencent-cwp.json", "microsoft365": "microsoft365.json"}
+VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp", "microsoft365_": "microsoft365", "http_json_": "http_json"}
+VENDOR_DASHBOARD = {"wecom_wedrive": "wecom-wedrive.json", "koodrive": "koodrive.json", "tencentcloud_cwp": "tencent-cwp.json", "microsoft365": "microsoft365.json", "http_json": "http-json.json"}
 HEALTH_DASHBOARD = "quota-exporter-health.json"
 SEVERITIES = {"warning", "critical"}
 

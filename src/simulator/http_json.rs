@@ -10,9 +10,11 @@
 //!   from `POST /open-apis/auth/v3/tenant_access_token/internal`; counts and times as strings.
 //! - Salesforce, `GET /services/data/v60.0/limits`: a bearer token from the OAuth 2.0 client
 //!   credentials flow at `POST /services/oauth2/token`; storage in MB.
+//! - Box, `GET /2.0/users/me`: a bearer token from Box's client credentials grant at
+//!   `POST /oauth2/token` (with `box_subject_type` and `box_subject_id`); storage in bytes.
 //!
 //! Faults apply per API: the fault rule's vendor is `http_json`, its tenant the API's name
-//! (`github`, `jira`, `feishu`, `salesforce`).
+//! (`github`, `jira`, `feishu`, `salesforce`, `box`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -22,12 +24,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use base64::Engine;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 
-use super::{common_fault, Fault, SimState};
+use super::{common_fault, Fault, Routes, SimState, SimVendor};
 
 const VENDOR: &str = "http_json";
 
@@ -67,7 +68,7 @@ pub struct FeishuPlan {
 pub struct HttpJsonState {
     pub copilot: Mutex<Vec<CopilotOrg>>,
     /// Jira: (e-mail, API token) allowed, and the site's roles.
-    pub jira_user: (String, String),
+    pub jira_user: Mutex<(String, String)>,
     pub jira_roles: Mutex<Vec<JiraRole>>,
     /// Feishu: (app_id, app_secret) of the custom app, and the tenant's purchases.
     pub feishu_app: (String, String),
@@ -79,6 +80,11 @@ pub struct HttpJsonState {
     pub salesforce_app: (String, String),
     pub salesforce_storage: Mutex<[(u64, u64); 2]>,
     pub salesforce_tokens: Mutex<HashSet<String>>,
+    /// Box: (client_id, client_secret, enterprise id) of the app, and (space_amount,
+    /// space_used) bytes of its service account.
+    pub box_app: (String, String, String),
+    pub box_space: Mutex<(u64, u64)>,
+    pub box_tokens: Mutex<HashSet<String>>,
 }
 
 /// The Feishu tenant token the demo and the docs' bearer example use.
@@ -101,10 +107,10 @@ impl HttpJsonState {
                 pending_cancellation: 2,
                 plan_type: "business".into(),
             }]),
-            jira_user: (
+            jira_user: Mutex::new((
                 "admin@acme.example".into(),
                 "ATATT3xDemoJiraApiToken".into(),
-            ),
+            )),
             jira_roles: Mutex::new(vec![
                 JiraRole {
                     key: "jira-software".into(),
@@ -147,24 +153,44 @@ impl HttpJsonState {
             ),
             salesforce_storage: Mutex::new([(5120, 1536), (10240, 9216)]),
             salesforce_tokens: Mutex::new(HashSet::new()),
+            box_app: (
+                "ly1nj6n11vionaie65emwzk575hnnmrk".into(),
+                "demoBoxClientSecret".into(),
+                "899905961".into(),
+            ),
+            box_space: Mutex::new((1_099_511_627_776, 962_072_674_304)),
+            box_tokens: Mutex::new(HashSet::new()),
         }
     }
 }
 
-pub fn routes() -> Router<Arc<SimState>> {
-    Router::new()
-        .route("/orgs/{org}/copilot/billing", get(copilot_billing))
-        .route("/rest/api/3/applicationrole", get(jira_roles))
-        .route(
+pub static SIMULATED: SimVendor = SimVendor {
+    vendor: VENDOR,
+    state: |started| Box::new(HttpJsonState::demo(started)),
+    routes,
+};
+
+fn routes() -> Routes {
+    vec![
+        ("/orgs/{org}/copilot/billing", get(copilot_billing)),
+        ("/rest/api/3/applicationrole", get(jira_roles)),
+        (
             "/open-apis/auth/v3/tenant_access_token/internal",
             post(feishu_token),
-        )
-        .route(
+        ),
+        (
             "/open-apis/tenant/v2/tenant/assign_info_list/query",
             get(feishu_assign_info),
-        )
-        .route("/services/oauth2/token", post(salesforce_token))
-        .route("/services/data/v60.0/limits", get(salesforce_limits))
+        ),
+        ("/services/oauth2/token", post(salesforce_token)),
+        ("/services/data/v60.0/limits", get(salesforce_limits)),
+        ("/oauth2/token", post(box_token)),
+        ("/2.0/users/me", get(box_user)),
+    ]
+}
+
+fn sim(state: &SimState) -> &HttpJsonState {
+    state.vendor::<HttpJsonState>()
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
@@ -207,13 +233,8 @@ async fn fault(state: &SimState, api: &str, endpoint: &str) -> Option<Response> 
                    "data": {"assign_info_list": [{"product_name": {"x": 1}, "total_seats": true}]}}),
         )),
         Fault::ExpireTokens => {
-            state.http_json.feishu_tokens.lock().expect("lock").clear();
-            state
-                .http_json
-                .salesforce_tokens
-                .lock()
-                .expect("lock")
-                .clear();
+            sim(state).feishu_tokens.lock().expect("lock").clear();
+            sim(state).salesforce_tokens.lock().expect("lock").clear();
             None
         }
         _ => None,
@@ -244,7 +265,7 @@ async fn copilot_billing(
     if let Some(r) = fault(&state, "github", "copilot_billing").await {
         return r;
     }
-    let orgs = state.http_json.copilot.lock().expect("lock").clone();
+    let orgs = sim(&state).copilot.lock().expect("lock").clone();
     let token = bearer(&headers, true);
     let Some(o) = orgs
         .iter()
@@ -296,14 +317,14 @@ async fn jira_roles(State(state): State<Arc<SimState>>, headers: HeaderMap) -> R
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok());
-    let (user, token) = &state.http_json.jira_user;
+    let (user, token) = sim(&state).jira_user.lock().expect("lock").clone();
     if basic.as_deref() != Some(format!("{user}:{token}").as_str()) {
         return json_response(
             StatusCode::UNAUTHORIZED,
             json!({"errorMessages": ["You are not authenticated. Authentication required to perform this operation."], "errors": {}}),
         );
     }
-    let roles = state.http_json.jira_roles.lock().expect("lock").clone();
+    let roles = sim(&state).jira_roles.lock().expect("lock").clone();
     let list: Vec<Value> = roles
         .iter()
         .map(|r| {
@@ -335,7 +356,7 @@ async fn feishu_token(State(state): State<Arc<SimState>>, body: Bytes) -> Respon
         return r;
     }
     let body: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let (id, secret) = &state.http_json.feishu_app;
+    let (id, secret) = &sim(&state).feishu_app;
     if body["app_id"].as_str() != Some(id) || body["app_secret"].as_str() != Some(secret) {
         return json_response(
             StatusCode::BAD_REQUEST,
@@ -343,8 +364,7 @@ async fn feishu_token(State(state): State<Arc<SimState>>, body: Bytes) -> Respon
         );
     }
     let token = format!("t-{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
-    state
-        .http_json
+    sim(&state)
         .feishu_tokens
         .lock()
         .expect("lock")
@@ -362,21 +382,15 @@ async fn feishu_assign_info(State(state): State<Arc<SimState>>, headers: HeaderM
     if let Some(r) = fault(&state, "feishu", "assign_info_list").await {
         return r;
     }
-    let known = bearer(&headers, false).is_some_and(|t| {
-        state
-            .http_json
-            .feishu_tokens
-            .lock()
-            .expect("lock")
-            .contains(&t)
-    });
+    let known = bearer(&headers, false)
+        .is_some_and(|t| sim(&state).feishu_tokens.lock().expect("lock").contains(&t));
     if !known {
         return json_response(
             StatusCode::BAD_REQUEST,
             json!({"code": 99991663, "msg": "Invalid access token for authorization. Please make a request with token attached."}),
         );
     }
-    let plans = state.http_json.feishu_plans.lock().expect("lock").clone();
+    let plans = sim(&state).feishu_plans.lock().expect("lock").clone();
     let list: Vec<Value> = plans
         .iter()
         .map(|p| {
@@ -428,8 +442,8 @@ async fn salesforce_token(
     let (id, secret) = basic.unwrap_or((field("client_id"), field("client_secret")));
     if (id.as_str(), secret.as_str())
         != (
-            state.http_json.salesforce_app.0.as_str(),
-            state.http_json.salesforce_app.1.as_str(),
+            sim(&state).salesforce_app.0.as_str(),
+            sim(&state).salesforce_app.1.as_str(),
         )
     {
         return json_response(
@@ -441,8 +455,7 @@ async fn salesforce_token(
         "00D5g000004demo!{}",
         Alphanumeric.sample_string(&mut rand::rng(), 60)
     );
-    state
-        .http_json
+    sim(&state)
         .salesforce_tokens
         .lock()
         .expect("lock")
@@ -468,8 +481,7 @@ async fn salesforce_limits(State(state): State<Arc<SimState>>, headers: HeaderMa
         return r;
     }
     let known = bearer(&headers, false).is_some_and(|t| {
-        state
-            .http_json
+        sim(&state)
             .salesforce_tokens
             .lock()
             .expect("lock")
@@ -482,7 +494,7 @@ async fn salesforce_limits(State(state): State<Arc<SimState>>, headers: HeaderMa
         );
     }
     let [(data_max, data_left), (file_max, file_left)] =
-        *state.http_json.salesforce_storage.lock().expect("lock");
+        *sim(&state).salesforce_storage.lock().expect("lock");
     json_response(
         StatusCode::OK,
         json!({
@@ -491,6 +503,85 @@ async fn salesforce_limits(State(state): State<Arc<SimState>>, headers: HeaderMa
             "DataStorageMB": {"Max": data_max, "Remaining": data_left},
             "FileStorageMB": {"Max": file_max, "Remaining": file_left},
             "SingleEmail": {"Max": 15, "Remaining": 15}
+        }),
+    )
+}
+
+/// Box: "Client Credentials Grant",
+/// https://developer.box.com/guides/authentication/client-credentials/
+async fn box_token(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
+    state.count(VENDOR, "token", Some("box"));
+    if let Some(r) = fault(&state, "box", "token").await {
+        return r;
+    }
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let (id, secret, enterprise) = &sim(&state).box_app;
+    if field("grant_type") != "client_credentials" {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "unsupported_grant_type", "error_description": "Grant type is not supported"}),
+        );
+    }
+    if field("client_id") != *id || field("client_secret") != *secret {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_client", "error_description": "The client credentials are invalid"}),
+        );
+    }
+    if field("box_subject_type") != "enterprise" || field("box_subject_id") != *enterprise {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_grant", "error_description": "Grant credentials are invalid"}),
+        );
+    }
+    let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
+    sim(&state)
+        .box_tokens
+        .lock()
+        .expect("lock")
+        .insert(token.clone());
+    json_response(
+        StatusCode::OK,
+        json!({"access_token": token, "expires_in": 3600, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "restricted_to": [], "token_type": "bearer"}),
+    )
+}
+
+/// Box: "Get current user", https://developer.box.com/reference/get-users-me/
+async fn box_user(State(state): State<Arc<SimState>>, headers: HeaderMap) -> Response {
+    state.count(VENDOR, "users_me", Some("box"));
+    if let Some(r) = fault(&state, "box", "users_me").await {
+        return r;
+    }
+    let known = bearer(&headers, false)
+        .is_some_and(|t| sim(&state).box_tokens.lock().expect("lock").contains(&t));
+    if !known {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::WWW_AUTHENTICATE, "Bearer realm=\"Service\", error=\"invalid_token\", error_description=\"The access token provided is invalid.\"")],
+        )
+            .into_response();
+    }
+    let (amount, used) = *sim(&state).box_space.lock().expect("lock");
+    json_response(
+        StatusCode::OK,
+        json!({
+            "id": "11446498",
+            "type": "user",
+            "name": "Acme Service Account",
+            "login": "AutomationUser_899905961@boxdevedition.com",
+            "created_at": "2012-12-12T10:53:43-08:00",
+            "modified_at": "2012-12-12T10:53:43-08:00",
+            "language": "en",
+            "timezone": "Africa/Bujumbura",
+            "space_amount": amount,
+            "space_used": used,
+            "max_upload_size": 2147483648u64,
+            "status": "active",
+            "job_title": "",
+            "phone": "",
+            "address": "",
+            "avatar_url": "https://www.box.com/api/avatar/large/181216415"
         }),
     )
 }

@@ -6,7 +6,7 @@
 //! Everything else is the same as for the native vendors: the scheduler's timing, retries and
 //! staleness, the failure reasons, the bounded HTTP path ([`crate::vendors::http::send`]: no
 //! redirects, a size cap), and secrets read from `{ env }` / `{ file }` references on every
-//! poll, never shown. See docs/http_json.md for worked examples.
+//! poll, never shown. See docs/vendors/http_json.md for worked examples.
 
 pub mod mapping;
 
@@ -50,7 +50,9 @@ pub static VENDOR: VendorDef = VendorDef {
         &EXPIRY,
         &STATE,
     ],
-    interval_warning: |_| None,
+    metric_prefix: "http_json_",
+    dashboard: "http-json.json",
+    docs_page: Some("http_json.md"),
 };
 
 pub(crate) static STORAGE_CAPACITY: MetricDesc = MetricDesc::gauge_with_unit(
