@@ -16,6 +16,23 @@ local lib = import '../lib/quota.libsonnet';
       alerts keep their last state until fresh data arrives: they neither fire nor resolve meanwhile.
     ||| % t.staleIntervals,
 
+    local criticalHeld(urgency) = 'ALERTS{alertstate="firing", severity="%s", urgency="%s", alertname!~"QuotaExporter.*"}' % [c.severities.critical, urgency],
+    local criticalAny = 'ALERTS{alertstate="firing", severity="%s", alertname!~"QuotaExporter.*"}' % c.severities.critical,
+    local staleCritical(urgency, expr) = lib.alert(
+      c,
+      'QuotaExporterDataStale',
+      'critical',
+      |||
+        %s
+        and on(vendor, account)
+        %s
+      ||| % [std.rstripChars(stale, '\n'), expr],
+      'Data of {{ $labels.vendor }} account {{ $labels.account }} is {{ $value | humanizeDuration }} old, with a critical alert held',
+      staleDescription + 'A critical alert of this account is firing on its last known data.\n',
+      '15m',
+      labels={ urgency: urgency },
+    ),
+
     groups+: [{
       name: 'quota-exporter-health',
       rules: [
@@ -43,21 +60,11 @@ local lib = import '../lib/quota.libsonnet';
           staleDescription,
           '15m',
         ),
-        // The same, critical while a critical alert of the account is firing on held data: a
-        // page that cannot resolve until the data is back deserves a page about the blindness.
-        lib.alert(
-          c,
-          'QuotaExporterDataStale',
-          'critical',
-          |||
-            %s
-            and on(vendor, account)
-            ALERTS{alertstate="firing", severity="%s", alertname!~"QuotaExporter.*"}
-          ||| % [std.rstripChars(stale, '\n'), c.severities.critical],
-          'Data of {{ $labels.vendor }} account {{ $labels.account }} is {{ $value | humanizeDuration }} old, with a critical alert held',
-          staleDescription + 'A critical alert of this account is firing on its last known data.\n',
-          '15m',
-        ),
+        // The same, critical while a critical alert of the account is firing on held data: an
+        // alert that cannot resolve until the data is back deserves one about the blindness. It
+        // inherits the urgency of what it hides: it pages only while a paging alert is held.
+        staleCritical('high', criticalHeld('high')),
+        staleCritical('low', '(%s unless on(vendor, account) %s)' % [criticalAny, criticalHeld('high')]),
         lib.alert(
           c,
           'QuotaExporterDown',

@@ -93,7 +93,7 @@ def load_rules():
 def check_alerts(alerting, documented):
     table = {}
     for m in re.finditer(r"^\| `(Quota\w+)` \| (warning|critical) \| (high|low) \| .* \| (\S+) \|$", ALERTING_DOC.read_text(), re.M):
-        table[(m.group(1), m.group(2))] = (m.group(3), m.group(4))
+        table[(m.group(1), m.group(2), m.group(3))] = m.group(4)
     seen = set()
     for r in alerting:
         name = r["alert"]
@@ -105,9 +105,11 @@ def check_alerts(alerting, documented):
             problem(f"{where}: alert names are CamelCase and start with Quota")
         if sev not in SEVERITIES:
             problem(f"{where}: severity must be one of {sorted(SEVERITIES)}")
-        if (name, sev) in seen:
-            problem(f"{where}: two rules with the same name and severity")
-        seen.add((name, sev))
+        # One rule per name, severity and urgency (a band may page or not by what it is about).
+        band = (name, sev, labels.get("urgency"))
+        if band in seen:
+            problem(f"{where}: two rules with the same name, severity and urgency")
+        seen.add(band)
         if labels.get("urgency") not in ("high", "low"):
             problem(f"{where}: urgency must be high (pages) or low (a ticket)")
         for key in ("summary", "description", "runbook_url"):
@@ -130,15 +132,12 @@ def check_alerts(alerting, documented):
         for t in metric_tokens(r["expr"]):
             if not t.startswith("quota:") and t not in documented:
                 problem(f"{where}: {t} is not in docs/metrics.md")
-        if (name, sev) not in table:
-            problem(f"{where}: missing from the alert table of docs/alerting.md")
-        else:
-            u_, f_ = table[(name, sev)]
-            if u_ != labels.get("urgency") or f_ != str(r.get("for", "0m")):
-                problem(f"{where}: docs/alerting.md says urgency {u_} / for {f_}, the rule has "
-                        f"{labels.get('urgency')} / {r.get('for', '0m')}")
+        if band not in table:
+            problem(f"{where}: missing from the alert table of docs/alerting.md with urgency {labels.get('urgency')}")
+        elif table[band] != str(r.get("for", "0m")):
+            problem(f"{where}: docs/alerting.md says for {table[band]}, the rule has {r.get('for', '0m')}")
     for key in table.keys() - seen:
-        problem(f"docs/alerting.md: the alert table lists {key[0]}[{key[1]}], which is not a rule")
+        problem(f"docs/alerting.md: the alert table lists {key[0]}[{key[1]}] urgency {key[2]}, which is not a rule")
 
 
 def check_recording(recording, documented):
