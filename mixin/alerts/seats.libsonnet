@@ -3,7 +3,7 @@ local lib = import '../lib/quota.libsonnet';
   prometheusAlerts+:: {
     local c = $._config,
     local t = c.thresholds,
-    local counts = '{{ with printf "quota:seats_used:count{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }} ({{ . | first | value }}{{ end }}{{ with printf "quota:seats_limit:count{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }} of {{ . | first | value }}){{ end }}',
+    local counts = '{{ with printf "quota:seats_used:count:held{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }} ({{ . | first | value }}{{ end }}{{ with printf "quota:seats_limit:count:held{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }} of {{ . | first | value }}){{ end }}',
     local ratio(severity, default) =
       lib.threshold(c, 'quota:seats_used:ratio:held', '>=', 'quota_exporter_alert_threshold_ratio', 'seats', severity, default),
 

@@ -3,7 +3,7 @@ local lib = import '../lib/quota.libsonnet';
   prometheusAlerts+:: {
     local c = $._config,
     local t = c.thresholds,
-    local free = '{{ with printf "quota:storage_free:bytes{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }}; {{ . | first | value | humanize1024 }}B are free{{ end }}',
+    local free = '{{ with printf "quota:storage_free:bytes:held{vendor=%q,account=%q,item=%q,instance=%q}" $labels.vendor $labels.account $labels.item $labels.instance | query }}; {{ . | first | value | humanize1024 }}B are free{{ end }}',
     local nearlyFull(severity, default, text) = lib.alert(
       c,
       'QuotaStorageNearlyFull',

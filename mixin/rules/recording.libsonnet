@@ -43,6 +43,10 @@ local vendors = import 'vendors.libsonnet';
       'quota:licences_expiring:count',
       'quota:licences_expiring:ratio',
       'quota:licences_expired:count',
+      // Not compared, but quoted in the alerts' descriptions (free space, seats used of limit).
+      'quota:storage_free:bytes',
+      'quota:seats_used:count',
+      'quota:seats_limit:count',
     ] + extra,
 
     groups+: [
