@@ -1,4 +1,31 @@
 //! Scrubbing secrets out of messages before they are logged or shown.
+//!
+//! The one boundary: the scheduler passes every failure message of a poll through [`scrub`]
+//! once, with the secrets the account declares ([`crate::vendors::Account::secrets`]), before
+//! the message is logged, stored (landing page, `--once`) or counted. Vendors do not redact.
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "<redacted>";
+
+/// Removes URL queries and every occurrence of each secret, whatever its length (the longest
+/// first, so that a secret containing another is removed whole). Empty secrets are ignored.
+pub fn scrub(message: &str, secrets: &[SecretString]) -> String {
+    let mut out = redact_url_queries(message);
+    let mut secrets: Vec<&str> = secrets
+        .iter()
+        .map(|s| s.expose_secret())
+        .filter(|s| !s.is_empty())
+        .collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, REDACTED);
+        }
+    }
+    out
+}
 
 /// Removes the query string of every URL in a message: WeCom carries its access token there,
 /// and a vendor error may echo the URL it was called with.
@@ -36,5 +63,23 @@ mod tests {
             "a http://x/y b (https://z) c"
         );
         assert_eq!(redact_url_queries("no url"), "no url");
+    }
+
+    #[test]
+    fn secrets_of_any_length_are_removed_longest_first() {
+        let secrets = [
+            SecretString::from("x"),
+            SecretString::from("abc"),
+            SecretString::from("abcdef"),
+            SecretString::from(""),
+        ];
+        assert_eq!(
+            scrub(
+                "key abcdef, id abc, flag x at https://h/p?token=q",
+                &secrets
+            ),
+            "key <redacted>, id <redacted>, flag <redacted> at https://h/p"
+        );
+        assert_eq!(scrub("nothing secret", &[]), "nothing secret");
     }
 }

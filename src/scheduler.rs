@@ -22,6 +22,7 @@ use crate::config::{AccountConfig, Config, Defaults, Schedule};
 use crate::exposition::Samples;
 use crate::store::{AccountInfo, AccountKey, Store};
 use crate::vendors::http::Clients;
+use crate::vendors::limiter::Limiters;
 use crate::vendors::{
     guard, Account, CallStats, FailureReason, PollContext, PollError, Retry, MAX_RETRY_AFTER,
 };
@@ -81,6 +82,8 @@ pub fn tasks(
     previous_stats: &HashMap<AccountKey, Arc<CallStats>>,
 ) -> Vec<AccountTask> {
     let mut limits: HashMap<&'static str, Arc<Semaphore>> = HashMap::new();
+    // One registry for the set (the supervisor puts its own, kept across reloads, in place).
+    let limiters: Arc<Limiters> = Default::default();
     config
         .accounts
         .iter()
@@ -108,6 +111,7 @@ pub fn tasks(
                     max_response_bytes: a.http.max_response_bytes,
                     stats,
                     attempt: 0,
+                    limiters: limiters.clone(),
                 },
                 limit,
                 due: Default::default(),
@@ -255,6 +259,11 @@ pub async fn poll(
         };
         // The one check between every vendor and the store: impossible values fail the poll.
         let result = result.and_then(|samples| guard::check(&samples).map(|()| samples));
+        // The one redaction boundary: nothing below sees a secret or a URL query.
+        let result = result.map_err(|mut error| {
+            error.message = crate::redact::scrub(&error.message, &task.client.secrets());
+            error
+        });
         match result {
             Ok(samples) => {
                 let took = started.elapsed();
@@ -291,7 +300,7 @@ pub async fn poll(
                     reason = %error.reason,
                     attempts = attempt + 1,
                     "poll failed: {}",
-                    crate::redact::redact_url_queries(&error.message)
+                    error.message
                 );
                 store.record_failure(&task.key, &error, took);
                 return Some(Err(error));
@@ -405,6 +414,9 @@ pub struct Supervisor {
     current: CancellationToken,
     stats: HashMap<AccountKey, Arc<CallStats>>,
     due: HashMap<AccountKey, Arc<Due>>,
+    /// Rate limiters shared by accounts (e.g. one per Tencent SecretId), kept across reloads and
+    /// pruned of the keys no account uses any more.
+    limiters: Arc<Limiters>,
 }
 
 impl Supervisor {
@@ -418,6 +430,7 @@ impl Supervisor {
             root: root.clone(),
             stats: HashMap::new(),
             due: HashMap::new(),
+            limiters: Default::default(),
         }
     }
 
@@ -437,11 +450,16 @@ impl Supervisor {
                 if let Some(due) = self.due.get(&t.key) {
                     t.due = due.clone();
                 }
+                t.ctx.limiters = self.limiters.clone();
             }
+            let limiter_keys: Vec<String> = tasks
+                .iter()
+                .filter_map(|t| t.client.rate_limit_key())
+                .collect();
             let infos: Vec<AccountInfo> = tasks.iter().map(|t| t.info()).collect();
-            (tasks, infos)
+            (tasks, infos, limiter_keys)
         }));
-        let (tasks, infos) =
+        let (tasks, infos, limiter_keys) =
             built.map_err(|p| format!("building the accounts panicked: {}", panic_message(&*p)))?;
 
         // The swap: nothing below can fail.
@@ -449,6 +467,7 @@ impl Supervisor {
         self.current = self.root.child_token();
         self.clients
             .retain(config.accounts.iter().map(|a| &a.http.client));
+        self.limiters.retain(limiter_keys);
         self.stats = tasks
             .iter()
             .map(|t| (t.key.clone(), t.ctx.stats.clone()))
@@ -496,6 +515,8 @@ mod tests {
         error: PollError,
         panic_on: Option<u32>,
         hang: bool,
+        secrets: Vec<&'static str>,
+        limit_key: Option<&'static str>,
     }
 
     impl Account for Scripted {
@@ -515,6 +536,12 @@ mod tests {
                 s.set(&SEEN, n as f64);
                 Ok(s)
             })
+        }
+        fn secrets(&self) -> Vec<secrecy::SecretString> {
+            self.secrets.iter().map(|s| (*s).into()).collect()
+        }
+        fn rate_limit_key(&self) -> Option<String> {
+            self.limit_key.map(str::to_owned)
         }
         fn describe(&self) -> String {
             if self.panic_on == Some(0) {
@@ -554,6 +581,8 @@ mod tests {
             error,
             panic_on: None,
             hang: false,
+            secrets: Vec::new(),
+            limit_key: None,
         }
     }
 
@@ -582,6 +611,29 @@ mod tests {
         assert!(
             text.contains("quota_exporter_polls_total{vendor=\"wecom_wedrive\",account=\"a\"} 1")
         );
+    }
+
+    #[tokio::test]
+    async fn declared_secrets_of_any_length_never_reach_the_store_or_the_caller() {
+        let store = Arc::new(Store::new());
+        let mut account = scripted(
+            5,
+            PollError::new(
+                FailureReason::Auth,
+                "refused [K] and [k3y] via https://v.example/t?access_token=[tok]",
+            ),
+        );
+        account.secrets = vec!["K", "k3y"];
+        let (t, _) = task("a", account, 0);
+        store.set_accounts(vec![t.info()]);
+        let err = poll(&t, &store, &CancellationToken::new())
+            .await
+            .unwrap()
+            .unwrap_err();
+        let expected = "refused [<redacted>] and [<redacted>] via https://v.example/t";
+        assert_eq!(err.message, expected);
+        let status = store.statuses().into_iter().next().unwrap();
+        assert_eq!(status.last_error.unwrap().1, expected);
     }
 
     #[tokio::test]
@@ -887,6 +939,38 @@ mod tests {
         assert_eq!(new_accounts[0].calls.load(Ordering::SeqCst), 0);
         assert_eq!(store.statuses().len(), 1);
         assert_eq!(store.statuses()[0].key.account, "old");
+        root.cancel();
+        supervisor.wait().await;
+    }
+
+    #[tokio::test]
+    async fn the_supervisor_owns_the_limiters_and_a_reload_prunes_those_of_accounts_gone() {
+        let store = Arc::new(Store::new());
+        let root = CancellationToken::new();
+        let mut supervisor = Supervisor::new(store.clone(), &root);
+        let keyed = |key| {
+            let mut s = scripted(0, PollError::new(FailureReason::Api, ""));
+            s.limit_key = Some(key);
+            s
+        };
+        let (both, _) = config(vec![("a", keyed("id-a")), ("b", keyed("id-b"))]);
+        supervisor.apply(&both).unwrap();
+        // What the accounts' polls do: take their limiter from the context.
+        let limiter = supervisor.limiters.get("id-a", 1);
+        supervisor.limiters.get("id-b", 1);
+        assert_eq!(supervisor.limiters.keys(), ["id-a", "id-b"]);
+        let (only_a, _) = config(vec![("a", keyed("id-a"))]);
+        supervisor.apply(&only_a).unwrap();
+        assert_eq!(supervisor.limiters.keys(), ["id-a"]);
+        // Kept across the reload: the same limiter, its slots intact.
+        assert!(Arc::ptr_eq(&limiter, &supervisor.limiters.get("id-a", 1)));
+        let (none, _) = config(vec![]);
+        supervisor.apply(&none).unwrap();
+        assert!(
+            supervisor.limiters.keys().is_empty(),
+            "{:?}",
+            supervisor.limiters.keys()
+        );
         root.cancel();
         supervisor.wait().await;
     }

@@ -388,9 +388,13 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(get(&app, "/-/healthy", &[]).await.0, StatusCode::OK);
+        // As the scheduler's redaction boundary hands failures to the store.
         let err = PollError::new(
             FailureReason::Permission,
-            "mng_capacity: https://x/y?access_token=TOPSECRET refused",
+            crate::redact::scrub(
+                "mng_capacity: https://x/y?access_token=TOPSECRET refused",
+                &[],
+            ),
         );
         store.record_failure(&key, &err, Duration::from_millis(5));
         assert_eq!(get(&app, "/-/ready", &[]).await.0, StatusCode::OK);

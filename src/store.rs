@@ -11,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::exposition::Samples;
 use crate::outcome::{CallStats, FailureReason, PollError};
-use crate::redact::redact_url_queries;
 
 /// Identifies an account across the exporter: (vendor, account name).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -206,11 +205,8 @@ impl Store {
                 e.polls += 1;
                 e.last_duration = Some(took);
                 e.failures[error.reason as usize] += 1;
-                e.last_error = Some((
-                    error.reason,
-                    redact_url_queries(&error.message),
-                    SystemTime::now(),
-                ));
+                // Scrubbed by the scheduler (`redact::scrub`) before it reaches the store.
+                e.last_error = Some((error.reason, error.message.clone(), SystemTime::now()));
             }
         });
     }

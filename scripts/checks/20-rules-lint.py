@@ -30,6 +30,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import catalogue  # noqa: E402  (the vendor list, prefixes and families, from the binary)
+
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy/prometheus/rules"
 TESTS = ROOT / "deploy/prometheus/tests"
@@ -39,9 +42,13 @@ METRICS_DOC = ROOT / "docs/metrics.md"
 DASHBOARDS = ROOT / "dashboards"
 RUNBOOK_BASE = "https://github.com/quota-exporter/quota-exporter/blob/main/docs/runbooks.md#"
 
-VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp", "microsoft365_": "microsoft365", "http_json_": "http_json"}
-VENDOR_DASHBOARD = {"wecom_wedrive": "wecom-wedrive.json", "koodrive": "koodrive.json", "tencentcloud_cwp": "tencent-cwp.json", "microsoft365": "microsoft365.json", "http_json": "http-json.json"}
-HEALTH_DASHBOARD = "quota-exporter-health.json"
+try:
+    CAT = catalogue.load()
+except catalogue.CatalogueError as e:
+    sys.exit(f"20-rules: FAIL {e}")
+VENDOR_PREFIXES = CAT.vendor_prefixes()
+VENDOR_DASHBOARD = {v["name"]: v["dashboard"] for v in CAT.vendors}
+HEALTH_DASHBOARD = CAT["exporter"]["dashboard"]
 SEVERITIES = {"warning", "critical"}
 
 problems: list[str] = []
@@ -51,26 +58,32 @@ def problem(msg: str) -> None:
     problems.append(msg)
 
 
-def metric_tokens(expr: str) -> set[str]:
-    """Identifiers in a PromQL expression that name one of our series."""
-    names = set()
-    for tok in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr):
-        if tok.startswith(tuple(VENDOR_PREFIXES)) or tok.startswith("quota_exporter_") or tok.startswith("quota:"):
-            # X:held is X held at its last value (recording.yml): the metric is X.
-            names.add(tok.removesuffix(":held"))
-    return names
+def metric_tokens(expr: str, where: str = "") -> set[str]:
+    """The series of ours (or recorded) a PromQL expression selects; a series with a prefix the
+    catalogue does not know is a problem."""
+    names, errors = catalogue.classify(CAT, expr)
+    for e in errors:
+        problem(f"{where or expr}: {e}")
+    # X:held is X held at its last value (recording.yml): the metric is X.
+    return {n.removesuffix(":held") for n in names}
 
 
 def documented_metrics() -> tuple[dict[str, str], set[str]]:
-    """Metric name -> vendor (or "exporter") from docs/metrics.md."""
+    """Metric name -> vendor (or "exporter", "process") from docs/metrics.md, which must list
+    every family of the catalogue and nothing else."""
     out: dict[str, str] = {}
     for m in re.finditer(r"^\|\s*`([a-z0-9_:]+)`\s*\|", METRICS_DOC.read_text(), re.M):
         name = m.group(1)
-        vendor = next((v for p, v in VENDOR_PREFIXES.items() if name.startswith(p)), None)
-        if vendor:
-            out[name] = vendor
-        elif name.startswith("quota_exporter_"):
-            out[name] = "exporter"
+        owner = CAT.owner(name)
+        if owner is None:
+            problem(f"docs/metrics.md: {name} has no metric prefix the catalogue knows")
+        elif name not in CAT.sample_names():
+            problem(f"docs/metrics.md: {name} is not a metric family of the exporter (--print-catalogue)")
+        else:
+            out[name] = owner
+    for name, f in sorted(CAT.sample_names().items()):
+        if name not in out:
+            problem(f"docs/metrics.md: {f['owner']} metric {name} is not in the table")
     return out, {n for n, v in out.items() if v == "exporter"}
 
 
@@ -125,7 +138,9 @@ def check_alerts(alerting, documented):
         if per_account:
             if "$labels.account" not in text:
                 problem(f"{where}: summary/description should name the account ($labels.account)")
-            if "$labels.vendor" not in text and "vendor" not in labels and "KooDrive" not in text:
+            uses = {CAT.owner(t) for t in metric_tokens(r["expr"])}
+            titles = [w for v in CAT.vendors if v["name"] in uses for w in v["title"].split() if len(w) > 3]
+            if "$labels.vendor" not in text and "vendor" not in labels and not any(w in text for w in titles):
                 problem(f"{where}: summary/description should name the vendor")
         elif "$labels.instance" not in text and "$labels.job" not in text:
             problem(f"{where}: summary/description should name the exporter instance or job")
@@ -312,7 +327,7 @@ def check_dashboards(documented, recorded):
                         problem(f"{pw}: {tok} is not filtered with account=~\"$account\"")
         used_by_file[f.name] = used
     for metric, vendor in sorted(documented.items()):
-        fname = HEALTH_DASHBOARD if vendor == "exporter" else VENDOR_DASHBOARD[vendor]
+        fname = CAT.dashboard_of(vendor)
         if metric not in used_by_file.get(fname, set()):
             problem(f"dashboards/{fname}: does not show {metric}")
     return len(files), n_panels, n_targets
@@ -340,7 +355,7 @@ def main() -> int:
     n_dash, n_panels, n_targets = check_dashboards(documented, recorded)
     check_provisioning()
     if problems:
-        for p in problems:
+        for p in dict.fromkeys(problems):
             print(f"20-rules: FAIL {p}", file=sys.stderr)
         return 1
     print(f"20-rules: lint OK: {len({r['alert'] for r in alerting})} alerts ({len(alerting)} rules) each with "

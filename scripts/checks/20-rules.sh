@@ -3,7 +3,8 @@
 #   promtool check rules / test rules / check config, amtool check-config and the
 #   routing tree, and 20-rules-lint.py (labels, annotations, runbooks, test coverage,
 #   dashboard units, descriptions and variables).
-# Run from anywhere; installs promtool, amtool and PyYAML when missing.
+# Run from anywhere; installs promtool, amtool and PyYAML when missing. Reads the vendors and
+# metric families from the exporter binary ($QUOTA_EXPORTER_BIN --print-catalogue).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -49,16 +50,21 @@ echo "20-rules: amtool check-config deploy/alertmanager/alertmanager.yml: OK"
 
 # The routing the docs promise: urgency="high" pages (and reaches the team), every other alert
 # is a ticket for the account's team, or the shared chat and e-mail without one.
+# For every vendor of the catalogue (--print-catalogue).
 route() { amtool config routes test --config.file deploy/alertmanager/alertmanager.yml "$@" 2>/dev/null; }
-[ "$(route urgency=high severity=critical team=security vendor=koodrive account=a alertname=QuotaKooDriveTenantFrozen)" = "pager,security" ] ||
-  fail "urgency=high should page and reach the team: pager,security"
-[ "$(route urgency=low severity=critical team=security vendor=tencentcloud_cwp account=a alertname=QuotaLicencesExpired)" = "security" ] ||
-  fail "a low-urgency critical is a ticket for its team"
-[ "$(route urgency=low severity=warning team=collaboration vendor=koodrive account=a alertname=QuotaStorageNearlyFull)" = "collaboration" ] ||
-  fail "team=collaboration should route to collaboration"
-[ "$(route urgency=low severity=warning vendor=koodrive account=a alertname=QuotaStorageNearlyFull)" = "chat,email" ] ||
-  fail "alerts without a team should go to chat,email"
-echo "20-rules: Alertmanager routing: OK (urgency=high -> pager + team; team -> its receiver; no team -> chat,email)"
+vendors=$(python3 -c 'import sys; sys.path.insert(0, "scripts/checks"); import catalogue; print(*catalogue.load().vendor_names())') ||
+  fail "cannot read the catalogue (--print-catalogue)"
+for vendor in $vendors; do
+  [ "$(route urgency=high severity=critical team=security vendor="$vendor" account=a alertname=QuotaSubscriptionExpired)" = "pager,security" ] ||
+    fail "$vendor: urgency=high should page and reach the team: pager,security"
+  [ "$(route urgency=low severity=critical team=security vendor="$vendor" account=a alertname=QuotaLicencesExpired)" = "security" ] ||
+    fail "$vendor: a low-urgency critical is a ticket for its team"
+  [ "$(route urgency=low severity=warning team=collaboration vendor="$vendor" account=a alertname=QuotaStorageNearlyFull)" = "collaboration" ] ||
+    fail "$vendor: team=collaboration should route to collaboration"
+  [ "$(route urgency=low severity=warning vendor="$vendor" account=a alertname=QuotaStorageNearlyFull)" = "chat,email" ] ||
+    fail "$vendor: alerts without a team should go to chat,email"
+done
+echo "20-rules: Alertmanager routing: OK (urgency=high -> pager + team; team -> its receiver; no team -> chat,email; vendors $vendors)"
 
 # A change to the mixin's _config changes what fires: rendered with storageWarningRatio 0.5
 # instead of 0.85, an account at 60 % warns (mixin/tests/).

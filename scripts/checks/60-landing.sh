@@ -69,11 +69,14 @@ fits "$work/page.html" "the demo's page"
 
 # The worst case: a message and settings that are one long word each.
 word=$(printf 'x%.0s' $(seq 1 400))
-python3 - "$work/page.html" "$work/long.html" "$word" <<'PY'
+python3 - "$work/page.html" "$work/long.html" "$word" "$bin" <<'PY'
 import sys
+sys.path.insert(0, "scripts/checks")
+import catalogue
 page, dest, word = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+vendor = catalogue.load(sys.argv[4]).vendor_names()[0]
 row = page.index("<tr><td>", page.index("</th></tr>"))
-extra = ("<tr><td>wecom_wedrive</td><td>a-very-long-account-name-" + word[:60] + "</td><td class=bad>down</td>"
+extra = ("<tr><td>" + vendor + "</td><td>a-very-long-account-name-" + word[:60] + "</td><td class=bad>down</td>"
          "<td class=fig></td><td>never</td><td>transport</td><td class=msg>" + word + "</td>"
          "<td><time>2026-01-01T00:00:00Z</time></td><td>5m</td><td class=set>base_url=" + word + "</td></tr>\n")
 open(dest, "w").write(page[:row] + extra + page[row:])

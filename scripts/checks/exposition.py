@@ -10,9 +10,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_classic
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import catalogue  # noqa: E402  (every metric family with its type, unit and HELP, from the binary)
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 CLASSIC = "text/plain; version=0.0.4; charset=utf-8"
@@ -70,8 +74,26 @@ def main():
             only_c = set(classic_series) - set(om_series)
             only_o = set(om_series) - set(classic_series)
             sys.exit(f"formats differ: only classic {sorted(only_c)[:5]}, only OpenMetrics {sorted(only_o)[:5]}")
+        # Every family of the catalogue is served, as the catalogue declares it; every served
+        # family is in the catalogue.
+        cat = catalogue.load(binary)
+        served = {f.name: f for f in om_families}
+        declared = {f["name"]: f for f in cat["families"]}
+        for name, f in declared.items():
+            got = served.get(name)
+            if got is None:
+                sys.exit(f"{f['owner']} family {name} (--print-catalogue) is not in the demo's exposition")
+            if (got.type, got.documentation, got.unit or None) != (f["type"], f["help"], f["unit"]):
+                sys.exit(f"{name}: served as {got.type}/{got.unit!r}/{got.documentation!r}, "
+                         f"the catalogue says {f['type']}/{f['unit']!r}/{f['help']!r}")
+        for name in served.keys() - declared.keys():
+            sys.exit(f"the demo serves {name}, which is not in the catalogue (--print-catalogue)")
         vendors = sorted({dict(l).get("vendor") for n, l in om_series if n == "quota_exporter_up"})
-        print(f"exposition ok: {len(om_families)} families, {len(om_series)} series, vendors {', '.join(vendors)}; "
+        missing = sorted(set(cat.vendor_names()) - set(vendors))
+        if missing:
+            sys.exit(f"the demo serves no account of {', '.join(missing)}")
+        print(f"exposition ok: {len(om_families)} families (each as the catalogue declares it), {len(om_series)} series, "
+              f"vendors {', '.join(vendors)}; "
               "promtool clean, OpenMetrics parser accepts")
     finally:
         proc.terminate()

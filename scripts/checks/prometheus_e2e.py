@@ -11,14 +11,15 @@ second, then through Prometheus' HTTP API:
   * every query of every dashboard (dashboards/*.json), with its template variables
     expanded, parses and returns data;
   * alerts fire: at least one warning, and the ones the demo's accounts are built to
-    trigger (see DEMO_ALERTS);
+    trigger (config/demo-alerts.yml);
   * a real Alertmanager running deploy/alertmanager/alertmanager.yml (its receivers
     replaced by empty ones, so that nothing is sent anywhere) receives them, routes them
-    by urgency and by the account's team label, and inhibits what the config says (see
-    DEMO_ROUTING, DEMO_LABELS).
+    by urgency and by the account's team label, and inhibits what the config's inhibit
+    rules say (config/demo-alerts.yml).
 
-Queries about a vendor the demo does not serve (yet) are skipped with a note; the set of
-vendors comes from the demo's quota_exporter_up series.
+The vendors, their metric prefixes and demo accounts come from the binary's catalogue
+(--print-catalogue): a vendor the demo does not serve, or a series with a prefix the
+catalogue does not know, is a failure.
 
 Usage: prometheus_e2e.py EXPORTER_BINARY
 """
@@ -42,6 +43,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import catalogue  # noqa: E402  (the vendor list, prefixes and demo accounts, from the binary)
+
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FILES = [ROOT / "deploy/prometheus/rules/recording.yml", ROOT / "deploy/prometheus/rules/alerts.yml"]
 ALERTMANAGER_CONFIG = ROOT / "deploy/alertmanager/alertmanager.yml"
@@ -51,57 +55,43 @@ NAME = "30-prometheus-e2e"
 WAIT_SECONDS = 60  # bound for every wait below, together
 JOB = "quota-exporter"  # the job name the alerts and dashboards expect
 
-# Metric-name prefix of each vendor's series -> the vendor (config section) name.
-VENDOR_PREFIXES = {"wecom_wedrive_": "wecom_wedrive", "koodrive_": "koodrive", "tencentcloud_cwp_": "tencentcloud_cwp", "microsoft365_": "microsoft365", "http_json_": "http_json"}
+DEMO_ALERTS_FILE = ROOT / "config/demo-alerts.yml"
+# Set from the binary's catalogue in run().
+VENDOR_PREFIXES: dict[str, str] = {}
 
-# Alerts the demo's accounts are built to trigger immediately (`for: 0m`), checked for
-# each vendor the demo serves: (vendor, account, alertname, severity).
-DEMO_ALERTS = [
-    ("wecom_wedrive", "acme", "QuotaStorageNearlyFull", "warning"),  # ~92 % used
-    ("wecom_wedrive", "acme", "QuotaSeatsNearlyExhausted", "warning"),  # 9 of 10 VIP seats
-    ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "warning"),  # pro ends in ~6 days
-    ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "critical"),
-    ("koodrive", "initech-intl", "QuotaKooDriveTenantFrozen", "critical"),
-    ("tencentcloud_cwp", "prod", "QuotaLicencesExpiring", "warning"),
-    ("tencentcloud_cwp", "prod", "QuotaLicencesExpired", "critical"),
-    ("microsoft365", "contoso", "QuotaSeatsNearlyExhausted", "warning"),  # E3: 47 of 50 assigned
-    ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "critical"),  # Power BI trial ends in 5 days
-    ("microsoft365", "contoso", "QuotaLicencesExpiring", "warning"),  # Visio licences in their grace period
-    ("koodrive", "acme-cn", "QuotaSeatsNearlyExhausted", "warning"),  # its own seats_warning: 0.2
-    ("http_json", "github-acme", "QuotaSeatsNearlyExhausted", "warning"),  # Copilot: 48 of 50 seats active
-    ("http_json", "feishu-acme", "QuotaSubscriptionExpiring", "warning"),  # a Feishu purchase ends in 20 days
-    ("http_json", "github-acme", "QuotaLicencesExpiring", "warning"),  # 2 Copilot seats pending cancellation
-    ("http_json", "graph-northwind", "QuotaLicencesExpiring", "warning"),  # Visio licences in their grace period
-    ("http_json", "graph-northwind", "QuotaLicencesExpired", "critical"),  # Project licences suspended
-]
 
-# How Alertmanager must treat those alerts: (vendor, account, alertname, severity[, item]) ->
-# (receivers, inhibited). `item` names one of an account's items (a Microsoft 365 SKU).
-DEMO_ROUTING = {
-    # acme is team=collaboration (config/demo.yml): a subscription ending in 6 days is a
-    # critical ticket for the team, not a page; the critical band inhibits the warning.
-    ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "critical"): (["collaboration"], False),
-    ("wecom_wedrive", "acme", "QuotaSubscriptionExpiring", "warning"): (["collaboration"], True),
-    ("wecom_wedrive", "acme", "QuotaStorageNearlyFull", "warning"): (["collaboration"], False),
-    # acme-cn warns from 20 % of its seats (its own thresholds: in the demo config).
-    ("koodrive", "acme-cn", "QuotaSeatsNearlyExhausted", "warning"): (["collaboration"], False),
-    # prod is team=security: an expired licence is a ticket for it.
-    ("tencentcloud_cwp", "prod", "QuotaLicencesExpired", "critical"): (["security"], False),
-    ("tencentcloud_cwp", "prod", "QuotaLicencesExpiring", "warning"): (["security"], False),
-    # initech-intl has the defaults' team=it-ops, which has no route: a frozen tenant pages, and
-    # reaches the shared chat and e-mail.
-    ("koodrive", "initech-intl", "QuotaKooDriveTenantFrozen", "critical"): (["pager", "chat", "email"], False),
-    # contoso (team=it-ops too): the Power BI trial's critical band inhibits its own warning, not
-    # the warning of the E5 subscription renewing in 20 days (inhibitions are per item).
-    ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "critical", "POWER_BI_PRO"): (["chat", "email"], False),
-    ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "warning", "POWER_BI_PRO"): (["chat", "email"], True),
-    ("microsoft365", "contoso", "QuotaSubscriptionExpiring", "warning", "SPE_E5"): (["chat", "email"], False),
-}
+def demo_expectations(cat) -> tuple[list[tuple], dict[tuple, tuple], dict[str, dict]]:
+    """The alerts the demo is built to trigger, their routing and the labels of the accounts,
+    checked against the catalogue: every vendor and account must exist.
 
-# Labels every alert of these accounts carries, from the exporter config's `labels:`.
-DEMO_LABELS = {"acme": {"team": "collaboration", "owner": "anna"}, "acme-cn": {"team": "collaboration"},
-               "prod": {"team": "security", "owner": "sec-oncall"}, "initech-intl": {"team": "it-ops"},
-               "contoso": {"team": "it-ops"}}
+    Routing keys are (vendor, account, alertname, severity, item); `item` names one of an
+    account's items (a Microsoft 365 SKU), or is None."""
+    doc = yaml.safe_load(DEMO_ALERTS_FILE.read_text())
+    known = {(v["name"], a) for v in cat.vendors for a in v["demo_accounts"]}
+    alerts, routing = [], {}
+    for e in doc.get("alerts", []) + doc.get("routing", []):
+        if (e["vendor"], e["account"]) not in known:
+            raise Failure(f"{DEMO_ALERTS_FILE.name}: {e['vendor']}/{e['account']} is not a demo account of the catalogue")
+    for account in doc.get("labels", {}):
+        if not any(account == a for _, a in known):
+            raise Failure(f"{DEMO_ALERTS_FILE.name}: labels of {account}, which is not a demo account of the catalogue")
+    for e in doc.get("alerts", []):
+        alerts.append((e["vendor"], e["account"], e["alertname"], e["severity"]))
+    for e in doc.get("routing", []):
+        key = (e["vendor"], e["account"], e["alertname"], e["severity"], e.get("item"))
+        routing[key] = (e["receivers"], e["inhibited"])
+    return alerts, routing, doc.get("labels", {})
+
+
+def matches(labels: dict, matcher: str) -> bool:
+    m = re.fullmatch(r'\s*(\w+)\s*(=~|!~|!=|=)\s*"(.*)"\s*', matcher)
+    if not m:
+        raise Failure(f"alertmanager.yml: matcher {matcher!r} is not understood by this check")
+    name, op, value = m.groups()
+    got = labels.get(name, "")
+    return {"=": got == value, "!=": got != value, "=~": re.fullmatch(value, got) is not None,
+            "!~": re.fullmatch(value, got) is None}[op]
+
 
 # Grafana's built-in variables, replaced by concrete values.
 BUILTINS = {
@@ -227,10 +217,14 @@ class Deadline:
 
 # ---------------------------------------------------------------- what a query is about
 def vendors_of_expr(expr: str, covers: dict[str, set[str]]) -> set[str] | None:
-    """The vendors whose data an expression needs, or None when it needs none in particular."""
+    """The vendors whose data an expression needs, or None when it needs none in particular.
+    A series with a prefix the catalogue does not know is a failure."""
     found: set[str] = set()
     specific = False
-    for name in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr):
+    names, errors = catalogue.classify(CAT, expr)
+    if errors:
+        raise Failure("; ".join(errors) + f"\n    {expr}")
+    for name in names:
         for prefix, vendor in VENDOR_PREFIXES.items():
             if name.startswith(prefix):
                 found.add(vendor)
@@ -308,6 +302,13 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
     if not Path(binary).is_file():
         raise Failure(f"exporter binary {binary} not found (set QUOTA_EXPORTER_BIN)")
     deadline = Deadline(WAIT_SECONDS)
+    global CAT, VENDOR_PREFIXES, DEMO_ALERTS, DEMO_ROUTING, DEMO_LABELS
+    try:
+        CAT = catalogue.load(binary)
+    except catalogue.CatalogueError as e:
+        raise Failure(str(e))
+    VENDOR_PREFIXES = CAT.vendor_prefixes()
+    DEMO_ALERTS, DEMO_ROUTING, DEMO_LABELS = demo_expectations(CAT)
 
     # -- exporter
     exp_port = free_port()
@@ -365,8 +366,8 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
     log(f"demo vendors: {', '.join(sorted(vendors))}; accounts: "
         + ", ".join(f"{v}/{a}" for v, a in sorted(accounts)))
     missing_vendors = sorted(set(VENDOR_PREFIXES.values()) - vendors)
-    for v in missing_vendors:
-        log(f"note: the demo serves no {v} account yet: its queries are skipped")
+    if missing_vendors:
+        raise Failure(f"the demo serves no account of {', '.join(missing_vendors)}, which the catalogue lists")
 
     prefix_of = {v: p for p, v in VENDOR_PREFIXES.items()}
 
@@ -400,15 +401,11 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
 
     failures: list[str] = []
     counts: dict[str, list[int]] = {}  # category -> [checked, skipped]
-    skipped_by: dict[str, dict[str, int]] = {}  # missing vendor(s) -> category -> count
 
     def check_query(category: str, where: str, expr: str, needs: set[str] | None, instant: bool = True) -> None:
         c = counts.setdefault(category, [0, 0])
         if needs is not None and not (needs & vendors):
-            c[1] += 1
-            key = "/".join(sorted(needs))
-            skipped_by.setdefault(key, {}).setdefault(category, 0)
-            skipped_by[key][category] += 1
+            failures.append(f"{where}: needs {'/'.join(sorted(needs))} data, which the demo does not serve\n    {expr}")
             return
         c[0] += 1
         try:
@@ -443,7 +440,11 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
                 except Failure as e:
                     failures.append(str(e))
                     continue
-                needs = {dash_vendor} if dash_vendor else vendors_of_expr(expr, covers)
+                try:
+                    needs = {dash_vendor} if dash_vendor else vendors_of_expr(expr, covers)
+                except Failure as e:
+                    failures.append(f"{where}: {e}")
+                    continue
                 panel_queries += 1
                 check_query(path.name, where, expr, needs, instant=bool(t.get("instant")) and not t.get("range"))
 
@@ -454,7 +455,7 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
         failures.append(str(e))
 
     # -- alerts
-    expected = [a for a in DEMO_ALERTS if a[0] in vendors]
+    expected = DEMO_ALERTS
 
     def firing():
         alerts = [a for a in prom.api("alerts")["alerts"] if a["state"] == "firing"]
@@ -481,14 +482,11 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
         log(f"firing: {lb['alertname']} [{lb.get('severity')}] {lb.get('vendor', '-')}/{lb.get('account', '-')}: "
             f"{a['annotations'].get('summary', '')}")
 
-    for key, cats in sorted(skipped_by.items()):
-        log(f"note: skipped {sum(cats.values())} queries that need {key} data, which the demo does not serve yet: "
-            + ", ".join(f"{cat} ({n})" for cat, n in cats.items()))
-    for cat, (ok, skip) in counts.items():
-        log(f"{cat}: {ok} queries checked" + (f", {skip} skipped" if skip else ""))
+    for cat, (ok, _) in counts.items():
+        log(f"{cat}: {ok} queries checked")
 
     # -- Alertmanager: routing by severity and inhibitions
-    routing = {(k + (None,))[:5]: v for k, v in DEMO_ROUTING.items() if k[0] in vendors}
+    routing = DEMO_ROUTING
 
     def am_alerts():
         status, body = http_get(f"{am_base}/api/v2/alerts")
@@ -503,7 +501,11 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
             for k, v in DEMO_LABELS.get(lb.get("account"), {}).items():
                 if lb.get(k) != v:
                     failures.append(f"{lb.get('alertname')} of {lb.get('account')} has {k}={lb.get(k)!r}, expected {v!r} (the account's labels:)")
+            labels_of[key] = lb
         return got if all(k in got for k in routing) else None
+
+    labels_of: dict[tuple, dict] = {}
+    inhibit_rules = yaml.safe_load(ALERTMANAGER_CONFIG.read_text()).get("inhibit_rules") or []
 
     try:
         got = deadline.wait_for("Prometheus to deliver the alerts to Alertmanager", am_alerts, procs)
@@ -516,10 +518,17 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
             if g_inhibited != inhibited:
                 failures.append(f"Alertmanager {'does not inhibit' if inhibited else 'inhibits'} {name}")
         for key, (g_receivers, g_inhibited) in got.items():
-            # A frozen KooDrive tenant silences its storage and seat alerts.
-            frozen = ("koodrive", key[1], "QuotaKooDriveTenantFrozen", "critical", None) in got
-            if key[0] == "koodrive" and frozen and key[2].startswith(("QuotaStorage", "QuotaSeats")) and not g_inhibited:
-                failures.append(f"Alertmanager does not inhibit {key[2]} of frozen KooDrive tenant {key[1]}")
+            # Every inhibit rule of the config silences what it says, whichever the vendor.
+            target = labels_of[key]
+            for rule in inhibit_rules:
+                if not all(matches(target, m) for m in rule.get("target_matchers", [])):
+                    continue
+                sources = [k for k, lb in labels_of.items() if k != key
+                           and all(matches(lb, m) for m in rule.get("source_matchers", []))
+                           and all(lb.get(e, "") == target.get(e, "") for e in rule.get("equal", []))]
+                if sources and not g_inhibited:
+                    failures.append(f"Alertmanager does not inhibit {key[2]}[{key[3]}] of {key[0]}/{key[1]}, "
+                                    f"which {sources[0][2]} should (inhibit rule {rule.get('source_matchers')})")
         if routing:
             log(f"Alertmanager: {len(got)} alerts received, routed by urgency and team; "
                 f"{sum(1 for _, i in got.values() if i)} inhibited, as expected")
@@ -531,10 +540,9 @@ def run(binary: str, tmp: Path, procs: Processes) -> None:
             print(f"{NAME}: FAIL {f}", file=sys.stderr)
         raise Failure(f"{len(failures)} problem(s)")
     total_ok = sum(c[0] for c in counts.values())
-    total_skip = sum(c[1] for c in counts.values())
     log(f"OK: {n_rules} rules evaluate without errors; {total_ok} rule and dashboard queries "
         f"({panel_queries} dashboard queries in {len(DASHBOARDS)} dashboards) returned data for "
-        f"{', '.join(sorted(vendors))}, {total_skip} skipped; {len(alerts)} alerts firing, including "
+        f"{', '.join(sorted(vendors))}; {len(alerts)} alerts firing, including "
         f"the {len(expected)} the demo is built to trigger")
 
 

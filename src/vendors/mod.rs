@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
 use self::settings::{FieldError, ParseContext};
@@ -26,6 +27,7 @@ pub mod guard;
 pub mod http;
 pub mod http_json;
 pub mod koodrive;
+pub mod limiter;
 pub mod microsoft365;
 pub mod oauth2;
 pub mod settings;
@@ -110,6 +112,18 @@ pub trait Account: Send + Sync + 'static {
             Ok(sample_lines(&samples))
         })
     }
+
+    /// Every secret value the account uses now — configured secrets (read again, so a rotated
+    /// one is included) and tokens it holds — whatever their length. The scheduler removes each
+    /// from every failure message before it is logged or stored ([`crate::redact::scrub`]);
+    /// vendors do not redact messages themselves.
+    fn secrets(&self) -> Vec<SecretString>;
+
+    /// Accounts with the same key share one request-rate limiter ([`PollContext::limiters`]),
+    /// e.g. Tencent Cloud's per-SecretId limit. `None`: the vendor limits no rate.
+    fn rate_limit_key(&self) -> Option<String> {
+        None
+    }
 }
 
 /// `name{label="value"} 1.5`, a line per sample.
@@ -141,6 +155,9 @@ pub struct PollContext {
     /// Answers larger than this fail the poll (see [`http::send`]).
     pub max_response_bytes: u64,
     pub stats: Arc<CallStats>,
+    /// Rate limiters shared by accounts with the same [`Account::rate_limit_key`]; owned by the
+    /// scheduler's supervisor, kept across reloads.
+    pub limiters: Arc<limiter::Limiters>,
     /// 0 for a poll's first attempt, then 1, 2… for its retries: a vendor that makes several
     /// metered calls a poll can keep what an earlier attempt of the same poll already fetched.
     pub attempt: u32,
@@ -154,6 +171,7 @@ impl PollContext {
             max_response_bytes: http::DEFAULT_MAX_RESPONSE_BYTES,
             stats,
             attempt: 0,
+            limiters: Default::default(),
         }
     }
 }

@@ -85,6 +85,15 @@ impl TokenSource {
         }
     }
 
+    /// The client secret and the cached token, for [`crate::vendors::Account::secrets`].
+    pub fn secrets(&self) -> Vec<SecretString> {
+        let mut out = vec![self.credentials.client_secret.clone()];
+        if let Ok(cache) = self.cache.try_lock() {
+            out.extend(cache.as_ref().map(|c| c.value.clone()));
+        }
+        out
+    }
+
     pub fn token_url(&self) -> &reqwest::Url {
         &self.credentials.token_url
     }

@@ -638,6 +638,29 @@ impl Account for HttpJson {
         ));
         out
     }
+
+    fn secrets(&self) -> Vec<secrecy::SecretString> {
+        let mut refs: Vec<&SecretRef> = self
+            .headers
+            .iter()
+            .map(|(_, t)| t)
+            .chain(self.query.iter().map(|(_, t)| t))
+            .filter_map(|t| match t {
+                Text::Secret(r) => Some(r),
+                Text::Plain(_) => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        match &self.auth {
+            Auth::None => {}
+            Auth::Bearer(r) | Auth::Basic { password: r, .. } | Auth::Header { value: r, .. } => {
+                refs.push(r)
+            }
+            Auth::OAuth2(tokens) => out.extend(tokens.secrets()),
+        }
+        out.extend(refs.into_iter().filter_map(|r| r.resolve().ok()));
+        out
+    }
 }
 
 #[cfg(test)]

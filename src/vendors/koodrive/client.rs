@@ -46,15 +46,6 @@ pub enum Auth<'a> {
     Bearer(SecretString),
 }
 
-impl Auth<'_> {
-    fn secret(&self) -> &str {
-        match self {
-            Auth::App { app_secret, .. } => app_secret.expose_secret(),
-            Auth::Bearer(token) => token.expose_secret(),
-        }
-    }
-}
-
 pub struct Client {
     /// Without a trailing `/`.
     base_url: String,
@@ -84,6 +75,14 @@ impl Client {
             credentials,
             send_trace_id: true,
         })
+    }
+
+    /// The app secret or bearer token, read again.
+    pub fn secrets(&self) -> Vec<SecretString> {
+        match &self.credentials {
+            Credentials::App { app_secret, .. } => app_secret.resolve().into_iter().collect(),
+            Credentials::Bearer(token) => token.resolve().into_iter().collect(),
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -139,9 +138,6 @@ impl Client {
         self.get_traced(ctx, auth, endpoint, path, trace_id.as_deref())
             .await
             .map_err(|mut e| {
-                // The secret cannot normally be in a message; a vendor echoing a header must not
-                // change that.
-                e.message = redact(&e.message, auth.secret());
                 if let Some(trace_id) = &trace_id {
                     e.message.push_str(&format!(" [X-Traceid {trace_id}]"));
                 }
@@ -392,15 +388,6 @@ pub fn classify_code(
     PollError::new(FailureReason::Api, what)
 }
 
-/// Replaces every occurrence of `secret` in `message`. Very short values are left alone: they
-/// would mangle the message and are not secrets worth the name.
-fn redact(message: &str, secret: &str) -> String {
-    if secret.len() < 4 {
-        return message.to_owned();
-    }
-    message.replace(secret, "<redacted>")
-}
-
 #[cfg(test)]
 mod tests {
     use reqwest::StatusCode;
@@ -574,12 +561,27 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_redacted_from_messages() {
+    fn secrets_are_declared_whatever_their_length() {
+        let c = Client::new(
+            "http://127.0.0.1:8080",
+            None,
+            Credentials::Bearer(SecretRef::Inline("tok-123456".into())),
+        )
+        .unwrap();
         assert_eq!(
-            redact("auth failed for Bearer tok-123456", "tok-123456"),
+            crate::redact::scrub("auth failed for Bearer tok-123456", &c.secrets()),
             "auth failed for Bearer <redacted>"
         );
-        assert_eq!(redact("a b", "a"), "a b");
+        let c = Client::new(
+            "http://127.0.0.1:8080",
+            None,
+            Credentials::App {
+                app_id: "id".into(),
+                app_secret: SecretRef::Inline("a".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(crate::redact::scrub("a b", &c.secrets()), "<redacted> b");
     }
 
     #[test]

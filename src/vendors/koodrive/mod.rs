@@ -376,6 +376,10 @@ impl Account for KooDrive {
             self.units.quota.name()
         )
     }
+
+    fn secrets(&self) -> Vec<secrecy::SecretString> {
+        self.client.secrets()
+    }
 }
 
 const SECONDS_A_DAY: f64 = 86_400.0;

@@ -22,6 +22,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// The client secret and the cached token.
+    pub fn secrets(&self) -> Vec<secrecy::SecretString> {
+        self.tokens.secrets()
+    }
+
     pub fn new(graph: reqwest::Url, tokens: TokenSource) -> Self {
         Self { graph, tokens }
     }

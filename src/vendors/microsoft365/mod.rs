@@ -247,6 +247,10 @@ impl Account for Microsoft365 {
             self.client.token_url()
         )
     }
+
+    fn secrets(&self) -> Vec<secrecy::SecretString> {
+        self.client.secrets()
+    }
 }
 
 /// The `sku` label: the part number (`ENTERPRISEPACK`), or the SKU id when Graph omits it.

@@ -1,12 +1,8 @@
 //! Tencent Cloud API 3.0 calls: sign, rate-limit, send, and read the answer or its error.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
-use tokio::time::Instant;
 
 use super::model::{Envelope, Status};
 use super::tc3::{self, Credentials};
@@ -28,7 +24,9 @@ pub struct Client {
     version: &'static str,
     region: Option<String>,
     credentials: ReadCredentials,
-    limiter: Arc<Limiter>,
+    /// The key of the account's limiter in the poll context: its SecretId, read at load (a
+    /// rotated one keeps its account's limiter).
+    limiter_key: String,
 }
 
 /// Reads the account's credentials from where the config points. Called on every poll, so that
@@ -37,6 +35,23 @@ pub type ReadCredentials = Box<dyn Fn() -> Result<Credentials, String> + Send + 
 
 impl Client {
     /// `endpoint` must be an `http(s)://host[:port]` URL (checked by the caller).
+    /// The credentials, read again: SecretId, SecretKey and the session token if any.
+    pub fn secrets(&self) -> Vec<secrecy::SecretString> {
+        (self.credentials)()
+            .map(|c| {
+                [Some(c.secret_id), Some(c.secret_key), c.session_token]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Accounts with the same SecretId share one limiter.
+    pub fn limiter_key(&self) -> &str {
+        &self.limiter_key
+    }
+
     pub fn new(
         endpoint: &reqwest::Url,
         service: &'static str,
@@ -46,8 +61,6 @@ impl Client {
         credentials: ReadCredentials,
     ) -> Self {
         let host = host_header(endpoint);
-        // Keyed by the SecretId read at load; a rotated one keeps its account's limiter.
-        let limiter = Limiter::for_secret_id(secret_id);
         let endpoint = format!("{}://{host}/", endpoint.scheme());
         Self {
             endpoint,
@@ -56,7 +69,7 @@ impl Client {
             version,
             region,
             credentials,
-            limiter,
+            limiter_key: format!("tencentcloud_cwp:{secret_id}"),
         }
     }
 
@@ -80,7 +93,10 @@ impl Client {
                 format!("{action}: credentials: {e}; they are re-read on every poll"),
             )
         })?;
-        self.limiter.acquire().await;
+        ctx.limiters
+            .get(&self.limiter_key, MAX_REQUESTS_PER_SECOND)
+            .acquire()
+            .await;
         let payload: &'static [u8] = b"{}";
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -105,45 +121,26 @@ impl Client {
         }
         let response = send(ctx, action, request).await?;
         if !response.status.is_success() {
-            return Err(redact(
-                &credentials,
-                PollError::from_status(action, response.status, &response.headers),
+            return Err(PollError::from_status(
+                action,
+                response.status,
+                &response.headers,
             ));
         }
-        let status: Envelope<Status> =
-            decode_json(action, &response.body).map_err(|e| redact(&credentials, e))?;
+        let status: Envelope<Status> = decode_json(action, &response.body)?;
         let request_id = status
             .response
             .request_id
             .unwrap_or_else(|| "none".to_owned());
         if let Some(error) = status.response.error {
-            return Err(redact(
-                &credentials,
-                classify(action, &error.code, &error.message, &request_id),
-            ));
+            return Err(classify(action, &error.code, &error.message, &request_id));
         }
         let answer: Envelope<T> = decode_json(action, &response.body).map_err(|mut e| {
             e.message = format!("{} (RequestId {request_id})", e.message);
-            redact(&credentials, e)
+            e
         })?;
         Ok(answer.response)
     }
-}
-
-/// Removes the credentials from a message, should Tencent or a proxy ever echo them.
-fn redact(credentials: &Credentials, mut error: PollError) -> PollError {
-    let secrets = [
-        Some(&credentials.secret_key),
-        Some(&credentials.secret_id),
-        credentials.session_token.as_ref(),
-    ];
-    for secret in secrets.into_iter().flatten() {
-        let secret = secret.expose_secret();
-        if !secret.is_empty() && error.message.contains(secret) {
-            error.message = error.message.replace(secret, "<redacted>");
-        }
-    }
-    error
 }
 
 /// Maps a Tencent Cloud error code to a failure reason, a retry decision and a message that
@@ -191,52 +188,6 @@ pub fn classify(action: &str, code: &str, message: &str, request_id: &str) -> Po
         (Api, Retry::Never, "unexpected Tencent Cloud error")
     };
     PollError::new(reason, format!("{what}: {advice}")).with_retry(retry)
-}
-
-/// Spaces the requests of one SecretId so they stay within Tencent's per-second limit, however
-/// many accounts share it.
-///
-/// A dozen lines instead of the `governor` crate: what we need is one "next free slot" per
-/// SecretId and a wait on the tokio clock (so the wait is cancelled with the poll and tests can
-/// pause time). governor waits on its own timer thread (its `std` feature, via futures-timer),
-/// and its lean build only checks, leaving the sleeping and the keyed map to us anyway.
-pub struct Limiter {
-    spacing: Duration,
-    next: Mutex<Option<Instant>>,
-}
-
-static LIMITERS: LazyLock<Mutex<HashMap<String, Arc<Limiter>>>> = LazyLock::new(Default::default);
-
-impl Limiter {
-    pub fn new(per_second: u32) -> Self {
-        Self {
-            spacing: Duration::from_secs(1) / per_second.max(1),
-            next: Mutex::new(None),
-        }
-    }
-
-    /// The process-wide limiter of a SecretId (created on first use, shared across reloads).
-    pub fn for_secret_id(secret_id: &str) -> Arc<Limiter> {
-        LIMITERS
-            .lock()
-            .expect("limiters lock")
-            .entry(secret_id.to_owned())
-            .or_insert_with(|| Arc::new(Limiter::new(MAX_REQUESTS_PER_SECOND)))
-            .clone()
-    }
-
-    /// Waits for this caller's slot. Slots are `spacing` apart, so any one-second window holds at
-    /// most `per_second` requests. A caller that gives up still uses its slot (errs on the safe side).
-    pub async fn acquire(&self) {
-        let slot = {
-            let mut next = self.next.lock().expect("limiter lock");
-            let now = Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.spacing);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
 }
 
 #[cfg(test)]
@@ -300,47 +251,5 @@ mod tests {
             assert!(m.contains("QcloudCWPReadOnlyAccess"), "{m}");
             assert!(!m.contains("check secret_id"), "{m}");
         }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn limiter_spaces_requests_to_the_rate() {
-        let limiter = Arc::new(Limiter::new(20));
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..41)
-            .map(|_| {
-                let l = limiter.clone();
-                tokio::spawn(async move {
-                    l.acquire().await;
-                    Instant::now()
-                })
-            })
-            .collect();
-        let mut times = Vec::new();
-        for t in tasks {
-            times.push(t.await.unwrap() - start);
-        }
-        times.sort();
-        // The first goes at once; the 41st waits 40 slots of 50 ms.
-        assert_eq!(times[0], Duration::ZERO);
-        assert_eq!(times[40], Duration::from_secs(2));
-        // No one-second window holds more than 20.
-        for (i, t) in times.iter().enumerate() {
-            let in_window = times[i..]
-                .iter()
-                .take_while(|u| **u < *t + Duration::from_secs(1))
-                .count();
-            assert!(
-                in_window <= 20,
-                "{in_window} requests within a second from {t:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn one_limiter_per_secret_id() {
-        let a = Limiter::for_secret_id("AKID-test-limiter-a");
-        let b = Limiter::for_secret_id("AKID-test-limiter-a");
-        let c = Limiter::for_secret_id("AKID-test-limiter-c");
-        assert!(Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&a, &c));
     }
 }

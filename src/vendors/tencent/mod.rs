@@ -25,7 +25,7 @@ use crate::vendors::settings::{
 };
 use crate::vendors::{Account, PollContext, PollFuture, VendorDef};
 
-pub use self::client::{classify, Limiter, MAX_REQUESTS_PER_SECOND};
+pub use self::client::{classify, MAX_REQUESTS_PER_SECOND};
 
 pub const DEFAULT_ENDPOINT: &str = "https://cwp.tencentcloudapi.com";
 /// The international site; the service name in the signature stays `cwp`.
@@ -328,6 +328,14 @@ impl Account for Cwp {
             CredentialSource::Environment => " credentials=environment (TENCENTCLOUD_*)",
         });
         s
+    }
+
+    fn secrets(&self) -> Vec<secrecy::SecretString> {
+        self.client.secrets()
+    }
+
+    fn rate_limit_key(&self) -> Option<String> {
+        Some(self.client.limiter_key().to_owned())
     }
 }
 

@@ -49,6 +49,15 @@ impl Client {
         }
     }
 
+    /// The secret (read again) and the cached access token.
+    pub fn secrets(&self) -> Vec<SecretString> {
+        let mut out: Vec<SecretString> = self.secret.resolve().into_iter().collect();
+        if let Ok(cached) = self.token.try_lock() {
+            out.extend(cached.as_ref().map(|t| t.value.clone()));
+        }
+        out
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -176,6 +176,10 @@ impl Account for WeDrive {
     fn describe(&self) -> String {
         format!("base_url={}", self.client.base_url())
     }
+
+    fn secrets(&self) -> Vec<secrecy::SecretString> {
+        self.client.secrets()
+    }
 }
 
 /// Maps both answers to samples. Pure, so it is tested on the documentation's examples.
