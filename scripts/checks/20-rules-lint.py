@@ -138,7 +138,8 @@ def check_alerts(alerting, documented):
         if per_account:
             if "$labels.account" not in text:
                 problem(f"{where}: summary/description should name the account ($labels.account)")
-            uses = {CAT.owner(t) for t in metric_tokens(r["expr"])}
+            # The vendors the expression is about: by its series' prefixes and its vendor matchers.
+            uses = {CAT.owner(t) for t in metric_tokens(r["expr"])} | set(re.findall(r'vendor="(\w+)"', r["expr"]))
             titles = [w for v in CAT.vendors if v["name"] in uses for w in v["title"].split() if len(w) > 3]
             if "$labels.vendor" not in text and "vendor" not in labels and not any(w in text for w in titles):
                 problem(f"{where}: summary/description should name the vendor")
