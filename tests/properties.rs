@@ -106,6 +106,21 @@ fn object(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
     )
 }
 
+/// The fields the http_json mapping below reads.
+const HTTP_JSON: &[&str] = &["total", "used", "end", "plan", "list", "key"];
+
+/// An http_json mapping over those fields: every kind of value conversion.
+fn http_json_mapping() -> Value {
+    json!([
+        {"kind": "seats_limit", "path": "$.total", "optional": true},
+        {"kind": "storage_used", "path": "$.used", "unit": "PiB", "optional": true},
+        {"kind": "expiry", "path": "$.end", "unit": "unix_milliseconds", "optional": true},
+        {"kind": "expiry", "path": "$.plan", "unit": "rfc3339", "optional": true, "item": "p"},
+        {"kind": "state", "name": "plan", "path": "$.plan", "optional": true},
+        {"kind": "seats_used", "each": "$.list", "item_path": "$.key", "path": "$.used", "optional": true}
+    ])
+}
+
 /// Every sample of an accepted answer is finite.
 fn assert_finite(samples: &Samples) -> Result<(), TestCaseError> {
     for family in samples.families() {
@@ -125,6 +140,20 @@ proptest! {
         let _ = answers::wecom(&a, &b);
         let _ = answers::koodrive(&a, &b);
         let _ = answers::tencent(&a);
+        let _ = answers::http_json(&http_json_mapping(), &a);
+    }
+
+    #[test]
+    fn http_json_samples_are_finite_and_not_negative(answer in object(HTTP_JSON)) {
+        let body = answer.to_string();
+        if let Ok(samples) = answers::http_json(&http_json_mapping(), body.as_bytes()) {
+            assert_finite(&samples)?;
+            for family in samples.families() {
+                for s in &family.samples {
+                    prop_assert!(s.value >= 0.0, "{} = {}", family.desc.name, s.value);
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 
 use crate::exposition::Samples;
 
-use super::{decode_json, guard, koodrive, microsoft365, tencent, wecom, FailureReason, PollError};
+use super::{
+    decode_json, guard, http_json, koodrive, microsoft365, tencent, wecom, FailureReason, PollError,
+};
 
 /// WeCom WeDrive: the `mng_pro_info` and `mng_capacity` answers.
 pub fn wecom(pro_info: &[u8], capacity: &[u8]) -> Result<Samples, PollError> {
@@ -40,6 +42,22 @@ pub fn microsoft365(skus: &[u8], subscriptions: &[u8]) -> Result<Samples, PollEr
     let samples = microsoft365::samples(&skus.value, &subscriptions.value)
         .map_err(|m| PollError::new(FailureReason::Decode, m))?;
     checked(samples)
+}
+
+/// `http_json`: an answer read through a mapping (its `outputs`, as JSON in the config's shape).
+pub fn http_json(outputs: &serde_json::Value, answer: &[u8]) -> Result<Samples, PollError> {
+    let bad = |m: String| PollError::new(FailureReason::Decode, m);
+    let settings = serde_json::from_value(outputs.clone()).map_err(|e| bad(e.to_string()))?;
+    let outputs = http_json::mapping::parse_outputs(settings).map_err(|e| {
+        bad(e
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "))
+    })?;
+    let answer: serde_json::Value =
+        serde_json::from_slice(answer).map_err(|e| bad(format!("not JSON: {e}")))?;
+    checked(http_json::mapping::extract(&outputs, &answer, None)?)
 }
 
 fn checked(samples: Samples) -> Result<Samples, PollError> {
