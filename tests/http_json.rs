@@ -65,6 +65,7 @@ async fn docs_harness(extra: &str) -> (Harness, tempfile::TempDir) {
     std::env::set_var("SALESFORCE_CLIENT_SECRET", "demoSalesforceConsumerSecret");
     std::env::set_var("GRAPH_CLIENT_SECRET", "demo-secret-northwind");
     std::env::set_var("BOX_CLIENT_SECRET", "demoBoxClientSecret");
+    std::env::set_var("FEISHU_APP_SECRET", "demoFeishuAppSecret");
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("feishu-token");
     std::fs::write(&token_file, format!("{FEISHU_DEMO_TOKEN}\n")).unwrap();
@@ -182,52 +183,59 @@ async fn the_documented_examples_read_the_documented_answers() {
     h.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oauth2_tokens_are_cached_and_a_refused_one_is_refreshed_once() {
+/// One token serves every poll; when the API forgets it (a 401 from Salesforce, a 400 with
+/// code 99991663 from Feishu), a new one is fetched and the call repeated in the same poll.
+async fn a_refused_token_is_fetched_again(account: &str, endpoint: &str, token_endpoint: &str) {
     let (h, _dir) = docs_harness("").await;
-    let polls = "quota_exporter_polls_total{vendor=\"http_json\",account=\"salesforce\"}";
-    h.metrics_until("three salesforce polls", |t| {
-        value(t, polls).unwrap_or(0.0) >= 3.0
-    })
-    .await;
+    let polls = format!("quota_exporter_polls_total{{vendor=\"http_json\",account=\"{account}\"}}");
+    let tokens_made = format!("http_json/{token_endpoint}/{account}");
+    h.metrics_until("three polls", |t| value(t, &polls).unwrap_or(0.0) >= 3.0)
+        .await;
     assert_eq!(
-        h.sim.state.calls("http_json/token/salesforce"),
+        h.sim.state.calls(&tokens_made),
         1,
         "one token for every poll"
     );
-    // Salesforce forgets its sessions: the next call is refused with 401, the client fetches
-    // a token again and repeats the call in the same poll.
     h.fault(FaultRule {
         vendor: "http_json".into(),
-        tenant: Some("salesforce".into()),
-        endpoint: Some("limits".into()),
+        tenant: Some(account.into()),
+        endpoint: Some(endpoint.into()),
         fault: Fault::ExpireTokens,
         times: Some(1),
     });
+    let refreshes = format!(
+        "quota_exporter_token_refreshes_total{{vendor=\"http_json\",account=\"{account}\"}}"
+    );
     let text = h
-        .metrics_until("a second token", |t| {
-            value(
-                t,
-                "quota_exporter_token_refreshes_total{vendor=\"http_json\",account=\"salesforce\"}",
-            ) == Some(2.0)
-        })
+        .metrics_until("a second token", |t| value(t, &refreshes) == Some(2.0))
         .await;
-    assert_eq!(value(&text, &up("salesforce")), Some(1.0), "{text}");
-    assert_eq!(value(&text, &failures("salesforce", "auth")), Some(0.0));
-    assert_eq!(h.sim.state.calls("http_json/token/salesforce"), 2);
+    assert_eq!(value(&text, &up(account)), Some(1.0), "{text}");
+    assert_eq!(value(&text, &failures(account, "auth")), Some(0.0));
+    assert_eq!(h.sim.state.calls(&tokens_made), 2);
     h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth2_tokens_are_cached_and_a_refused_one_is_refreshed_once() {
+    a_refused_token_is_fetched_again("salesforce", "limits", "token").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_request_token_is_cached_and_fetched_again_when_refused() {
+    a_refused_token_is_fetched_again("feishu", "assign_info_list", "tenant_access_token").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_credentials_and_bad_answers_are_named_and_other_accounts_keep_polling() {
     std::env::set_var("QE_HJ_WRONG_TOKEN", "ghp_wrong-s3cret-value");
     std::env::set_var("QE_HJ_WRONG_SF", "wrong-sf-s3cret");
-    let extra = "  - name: wrong-token\n    url: ${SIMULATOR_URL}/orgs/acme/copilot/billing\n    auth: { bearer: { env: QE_HJ_WRONG_TOKEN } }\n    outputs:\n      - { kind: seats_limit, path: \"$.seat_breakdown.total\" }\n  - name: wrong-client\n    url: ${SIMULATOR_URL}/services/data/v60.0/limits\n    auth:\n      oauth2: { token_url: ${SIMULATOR_URL}/services/oauth2/token, client_id: 3MVG9demoSalesforceConnectedAppKey, client_secret: { env: QE_HJ_WRONG_SF } }\n    outputs:\n      - { kind: storage_capacity, path: \"$.DataStorageMB.Max\", unit: MiB }\n  - name: wrong-path\n    url: ${SIMULATOR_URL}/orgs/acme/copilot/billing\n    auth: { bearer: ghp_demoCopilotToken0123456789abcdefABCD }\n    outputs:\n      - { kind: seats_limit, name: billed, path: \"$.seat_breakdown.billed\" }\n";
+    let extra = "  - name: wrong-token\n    url: ${SIMULATOR_URL}/orgs/acme/copilot/billing\n    auth: { bearer: { env: QE_HJ_WRONG_TOKEN } }\n    outputs:\n      - { kind: seats_limit, path: \"$.seat_breakdown.total\" }\n  - name: wrong-client\n    url: ${SIMULATOR_URL}/services/data/v60.0/limits\n    auth:\n      oauth2: { token_url: ${SIMULATOR_URL}/services/oauth2/token, client_id: 3MVG9demoSalesforceConnectedAppKey, client_secret: { env: QE_HJ_WRONG_SF } }\n    outputs:\n      - { kind: storage_capacity, path: \"$.DataStorageMB.Max\", unit: MiB }\n  - name: wrong-app\n    url: ${SIMULATOR_URL}/open-apis/tenant/v2/tenant/assign_info_list/query\n    auth:\n      token_request: { url: \"${SIMULATOR_URL}/open-apis/auth/v3/tenant_access_token/internal\", body: { app_id: cli_a1b2c3d4e5f6a7b8, app_secret: not-it }, token_path: \"$.tenant_access_token\" }\n    outputs:\n      - { kind: seats_limit, each: \"$.data.assign_info_list[*]\", item_path: \"$.license_plan_key\", path: \"$.total_seats\" }\n  - name: wrong-path\n    url: ${SIMULATOR_URL}/orgs/acme/copilot/billing\n    auth: { bearer: ghp_demoCopilotToken0123456789abcdefABCD }\n    outputs:\n      - { kind: seats_limit, name: billed, path: \"$.seat_breakdown.billed\" }\n";
     let (h, _dir) = docs_harness(extra).await;
     let text = h
         .metrics_until("three failures, four successes", |t| {
             value(t, &failures("wrong-token", "auth")) >= Some(1.0)
                 && value(t, &failures("wrong-client", "auth")) >= Some(1.0)
+                && value(t, &failures("wrong-app", "auth")) >= Some(1.0)
                 && value(t, &failures("wrong-path", "decode")) >= Some(1.0)
                 && ["github", "jira", "feishu", "salesforce"]
                     .iter()

@@ -43,14 +43,59 @@ struct Cached {
     refresh_at: Instant,
 }
 
+/// A token cache: a token is kept until shortly before it expires, and refreshed once for all
+/// concurrent callers. Shared by every way of getting a token (client credentials here, an
+/// `http_json` account's own token request).
+#[derive(Default)]
+pub struct TokenCache {
+    /// Held across a refresh, which makes refreshes single-flight: concurrent callers wait for
+    /// the one in flight and then share its token.
+    cache: Mutex<Option<Cached>>,
+}
+
+impl TokenCache {
+    /// A valid token: the cached one, or one from `fetch` (the token and its lifetime in
+    /// seconds, when the answer gives one) when none is cached, when it is about to expire, or
+    /// when `rejected` is the cached one (the API refused it). Comparing with the rejected
+    /// token means that two calls that both saw it refused cause one refresh, not two.
+    pub async fn get<F, Fut>(
+        &self,
+        rejected: Option<&SecretString>,
+        fetch: F,
+    ) -> Result<SecretString, PollError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(SecretString, Option<f64>), PollError>>,
+    {
+        let mut cached = self.cache.lock().await;
+        if let Some(token) = cached.as_ref() {
+            let refused =
+                rejected.is_some_and(|r| r.expose_secret() == token.value.expose_secret());
+            if !refused && Instant::now() < token.refresh_at {
+                return Ok(token.value.clone());
+            }
+        }
+        *cached = None;
+        let (value, expires_in) = fetch().await?;
+        let lifetime = expires_in
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(|s| Duration::from_secs_f64(s.min(366.0 * 86400.0)))
+            .unwrap_or(DEFAULT_LIFETIME);
+        let margin = REFRESH_MARGIN.min(lifetime / 2);
+        *cached = Some(Cached {
+            value: value.clone(),
+            refresh_at: Instant::now() + lifetime - margin,
+        });
+        Ok(value)
+    }
+}
+
 /// A client-credentials token source with a cache. Each account owns one.
 pub struct TokenSource {
     credentials: ClientCredentials,
     /// Counted under this endpoint name in `quota_exporter_api_requests_total`.
     endpoint: &'static str,
-    /// Held across a refresh, which makes refreshes single-flight: concurrent callers wait for
-    /// the one in flight and then share its token.
-    cache: Mutex<Option<Cached>>,
+    cache: TokenCache,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +126,7 @@ impl TokenSource {
         Self {
             credentials,
             endpoint,
-            cache: Mutex::new(None),
+            cache: TokenCache::default(),
         }
     }
 
@@ -106,22 +151,10 @@ impl TokenSource {
         ctx: &PollContext,
         rejected: Option<&SecretString>,
     ) -> Result<SecretString, PollError> {
-        let mut cached = self.cache.lock().await;
-        if let Some(token) = cached.as_ref() {
-            let refused =
-                rejected.is_some_and(|r| r.expose_secret() == token.value.expose_secret());
-            if !refused && Instant::now() < token.refresh_at {
-                return Ok(token.value.clone());
-            }
-        }
-        *cached = None;
-        let fresh = self.fetch(ctx).await?;
-        let value = fresh.value.clone();
-        *cached = Some(fresh);
-        Ok(value)
+        self.cache.get(rejected, || self.fetch(ctx)).await
     }
 
-    async fn fetch(&self, ctx: &PollContext) -> Result<Cached, PollError> {
+    async fn fetch(&self, ctx: &PollContext) -> Result<(SecretString, Option<f64>), PollError> {
         let c = &self.credentials;
         let endpoint = self.endpoint;
         let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
@@ -169,16 +202,7 @@ impl TokenSource {
             }
         }
         ctx.stats.count_token_refresh();
-        let lifetime = answer
-            .expires_in
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(|s| Duration::from_secs_f64(s.min(366.0 * 86400.0)))
-            .unwrap_or(DEFAULT_LIFETIME);
-        let margin = REFRESH_MARGIN.min(lifetime / 2);
-        Ok(Cached {
-            value: SecretString::from(value),
-            refresh_at: Instant::now() + lifetime - margin,
-        })
+        Ok((SecretString::from(value), answer.expires_in))
     }
 }
 

@@ -9,6 +9,7 @@
 //! poll, never shown. See docs/vendors/http_json.md for worked examples.
 
 pub mod mapping;
+mod token;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use self::mapping::{Extracted, Output, OutputSettings};
+use self::token::TokenRequest;
 use crate::exposition::{MetricDesc, Samples};
 use crate::vendors::oauth2::{Call, ClientCredentials, TokenSource};
 use crate::vendors::settings::{
@@ -191,6 +193,17 @@ enum AuthSettings {
         #[serde(default)]
         params: BTreeMap<String, String>,
     },
+    /// A token from the API's own token endpoint (not OAuth 2.0): a JSON `body` posted to
+    /// `url`, the token read at `token_path` in the answer, its lifetime in seconds at
+    /// `expires_in_path`; sent as a bearer token.
+    TokenRequest {
+        url: String,
+        #[serde(default)]
+        body: BTreeMap<String, Text>,
+        token_path: String,
+        #[serde(default)]
+        expires_in_path: Option<String>,
+    },
 }
 
 /// The `http_json` keys of an account.
@@ -226,6 +239,7 @@ enum Auth {
         value: SecretRef,
     },
     OAuth2(Box<TokenSource>),
+    TokenRequest(Box<TokenRequest>),
 }
 
 /// Headers the HTTP client sets itself: a config must not override them.
@@ -312,8 +326,13 @@ fn parse(
             }
         }
     }
+    let mut token_request = None;
     let auth = match s.auth {
         None => Auth::None,
+        Some(t @ AuthSettings::TokenRequest { .. }) => {
+            token_request = Some(t);
+            Auth::None
+        }
         Some(AuthSettings::Bearer(r)) => {
             if let Err(e) = ctx.secret("auth.bearer", &r) {
                 errors.push(e);
@@ -397,6 +416,13 @@ fn parse(
             }
         }
     };
+    let auth = match auth {
+        Auth::None => match token_request {
+            Some(t) => parse_token_request(t, ctx, &mut errors),
+            None => Auth::None,
+        },
+        other => other,
+    };
     let outputs = match mapping::parse_outputs(s.outputs) {
         Ok(o) => o,
         Err(e) => {
@@ -421,6 +447,62 @@ fn parse(
     }))
 }
 
+fn parse_token_request(
+    settings: AuthSettings,
+    ctx: &mut ParseContext,
+    errors: &mut Vec<FieldError>,
+) -> Auth {
+    let AuthSettings::TokenRequest {
+        url,
+        body,
+        token_path,
+        expires_in_path,
+    } = settings
+    else {
+        return Auth::None;
+    };
+    let at = |k: &str| format!("auth.token_request.{k}");
+    let url = parse_base_url(&url)
+        .map_err(|e| errors.push(FieldError::new(at("url"), e)))
+        .ok();
+    for (key, value) in &body {
+        if let Text::Secret(r) = value {
+            if let Err(e) = ctx.secret(&at(&format!("body.{key}")), r) {
+                errors.push(e);
+            }
+        }
+    }
+    let path = |key: &str, text: &str, errors: &mut Vec<FieldError>| {
+        serde_json_path::JsonPath::parse(text)
+            .map(|p| (text.to_owned(), p))
+            .map_err(|e| {
+                errors.push(FieldError::new(
+                    at(key),
+                    format!("{text:?} is not a JSONPath (RFC 9535) query: {e}"),
+                ))
+            })
+            .ok()
+    };
+    let token_path = path("token_path", &token_path, errors);
+    let expires_in_path = match expires_in_path {
+        Some(t) => match path("expires_in_path", &t, errors) {
+            Some(p) => Some(p),
+            None => return Auth::None,
+        },
+        None => None,
+    };
+    match (url, token_path) {
+        (Some(url), Some(token_path)) => Auth::TokenRequest(Box::new(TokenRequest {
+            url,
+            body: body.into_iter().collect(),
+            token_path,
+            expires_in_path,
+            cache: Default::default(),
+        })),
+        _ => Auth::None,
+    }
+}
+
 struct HttpJson {
     method: reqwest::Method,
     url: reqwest::Url,
@@ -433,7 +515,7 @@ struct HttpJson {
 
 /// The start of an error answer, on one line: what the API said (GitHub's `message`, Jira's
 /// `errorMessages`), for the operator.
-fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let line: String = text
         .split_whitespace()
@@ -497,7 +579,7 @@ impl HttpJson {
             Ok::<_, PollError>(v)
         };
         request = match (&self.auth, token) {
-            (Auth::OAuth2(_), Some(t)) => request.header(
+            (Auth::OAuth2(_) | Auth::TokenRequest(_), Some(t)) => request.header(
                 AUTHORIZATION,
                 credential("auth.oauth2", format!("Bearer {}", t.expose_secret()))?,
             ),
@@ -568,29 +650,47 @@ impl HttpJson {
                 PollError::new(e.reason, format!("{}{said}", e.message)).with_retry(e.retry)
             }
         };
-        if status == reqwest::StatusCode::UNAUTHORIZED && matches!(self.auth, Auth::OAuth2(_)) {
+        // A token the API refuses is fetched again once. Feishu answers an expired tenant token
+        // with HTTP 400 (code 99991663) rather than 401.
+        let refused = match self.auth {
+            Auth::OAuth2(_) => status.as_u16() == 401,
+            Auth::TokenRequest(_) => matches!(status.as_u16(), 400 | 401),
+            _ => false,
+        };
+        if refused {
             Err(Call::TokenRejected(e))
         } else {
             Err(Call::Other(e))
         }
     }
 
-    /// The answer, refreshing an OAuth2 token and repeating once if the API refuses it.
+    /// A token for the request, if its auth uses one; `rejected` is one the API refused.
+    async fn token(
+        &self,
+        ctx: &PollContext,
+        rejected: Option<&SecretString>,
+    ) -> Result<Option<SecretString>, PollError> {
+        Ok(match &self.auth {
+            Auth::OAuth2(t) => Some(t.token(ctx, rejected).await?),
+            Auth::TokenRequest(t) => Some(t.token(ctx, rejected).await?),
+            _ => None,
+        })
+    }
+
+    /// The answer, fetching a refused token again and repeating the request once.
     async fn fetch(&self, ctx: &PollContext) -> Result<Value, PollError> {
-        let Auth::OAuth2(tokens) = &self.auth else {
-            return self.call(ctx, None).await.map_err(|c| match c {
-                Call::TokenRejected(e) | Call::Other(e) => e,
-            });
+        let unwrap = |c: Call| match c {
+            Call::TokenRejected(e) | Call::Other(e) => e,
         };
-        let token = tokens.token(ctx, None).await?;
+        let Some(token) = self.token(ctx, None).await? else {
+            return self.call(ctx, None).await.map_err(unwrap);
+        };
         match self.call(ctx, Some(&token)).await {
             Ok(v) => Ok(v),
             Err(Call::Other(e)) => Err(e),
             Err(Call::TokenRejected(_)) => {
-                let token = tokens.token(ctx, Some(&token)).await?;
-                self.call(ctx, Some(&token)).await.map_err(|c| match c {
-                    Call::TokenRejected(e) | Call::Other(e) => e,
-                })
+                let token = self.token(ctx, Some(&token)).await?;
+                self.call(ctx, token.as_ref()).await.map_err(unwrap)
             }
         }
     }
@@ -621,6 +721,7 @@ impl Account for HttpJson {
             Auth::Basic { username, password } => format!("basic ({username}, {password:?})"),
             Auth::Header { name, value } => format!("header {name} ({value:?})"),
             Auth::OAuth2(t) => format!("oauth2 client credentials ({})", t.token_url()),
+            Auth::TokenRequest(t) => format!("token request ({})", t.url),
         };
         let mut out = format!("{} auth={auth}", self.what());
         if !self.query.is_empty() {
