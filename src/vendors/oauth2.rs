@@ -54,6 +54,13 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
+    /// The cached token, unless there is none or it is being refreshed right now (for
+    /// [`crate::vendors::Account::secrets`], which must not wait).
+    pub fn current(&self) -> Option<SecretString> {
+        let cache = self.cache.try_lock().ok()?;
+        cache.as_ref().map(|c| c.value.clone())
+    }
+
     /// A valid token: the cached one, or one from `fetch` (the token and its lifetime in
     /// seconds, when the answer gives one) when none is cached, when it is about to expire, or
     /// when `rejected` is the cached one (the API refused it). Comparing with the rejected
@@ -133,9 +140,7 @@ impl TokenSource {
     /// The client secret and the cached token, for [`crate::vendors::Account::secrets`].
     pub fn secrets(&self) -> Vec<SecretString> {
         let mut out = vec![self.credentials.client_secret.clone()];
-        if let Ok(cache) = self.cache.try_lock() {
-            out.extend(cache.as_ref().map(|c| c.value.clone()));
-        }
+        out.extend(self.cache.current());
         out
     }
 

@@ -758,6 +758,13 @@ impl Account for HttpJson {
                 refs.push(r)
             }
             Auth::OAuth2(tokens) => out.extend(tokens.secrets()),
+            Auth::TokenRequest(t) => {
+                out.extend(t.cache.current());
+                refs.extend(t.body.iter().filter_map(|(_, v)| match v {
+                    Text::Secret(r) => Some(r),
+                    Text::Plain(_) => None,
+                }));
+            }
         }
         out.extend(refs.into_iter().filter_map(|r| r.resolve().ok()));
         out
