@@ -7,14 +7,17 @@
 #     --build-arg REVISION="$(git rev-parse HEAD)" .
 #   docker run --rm -p 10042:10042 quota-exporter --demo
 #
-# Build: glibc binary on Debian bookworm. Runtime: distroless "cc" (glibc, libgcc,
-# CA certificates, tzdata, a nonroot user, no shell, no package manager).
-# Why glibc and not a static musl binary on distroless/static: the builder image already
-# targets glibc, so no extra target, linker or C toolchain for ring is needed; the
-# bookworm builder and cc-debian12 runtime share the same glibc; and musl's allocator
-# is markedly slower under the many small allocations of TLS and JSON decoding.
-# The cost is roughly 20 MB more image than distroless/static, with no difference in
-# attack surface: neither has a shell or a package manager.
+# Build: the release binary, made exactly as scripts/release makes it (`scripts/release
+# --binary`: cargo-zigbuild against glibc 2.28 with the glibc-2-28 feature, the GLIBC_
+# ceiling checked; ziglang and cargo-zigbuild from PyPI at the versions pinned there), so
+# the image holds the same binary as the release tarball and the .deb. Runtime: distroless
+# "cc" (glibc, libgcc, CA certificates, tzdata, a nonroot user, no shell, no package manager).
+# Why glibc and not a static musl binary on distroless/static: the release binary is a
+# glibc one (it runs on glibc 2.28 or later; cc-debian12 has 2.36), zig already serves as
+# the C toolchain for ring, and musl's allocator is markedly slower under the many small
+# allocations of TLS and JSON decoding. The cost is roughly 20 MB more image than
+# distroless/static, with no difference in attack surface: neither has a shell or a
+# package manager.
 
 ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
@@ -27,20 +30,28 @@ WORKDIR /src
 ARG VERSION=""
 ARG REVISION=""
 
+# scripts/release installs its PyPI tools into a venv: Debian's python3-venv (the tools
+# themselves are pinned in scripts/release; the Debian package follows the builder image).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3-venv \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependency caching: the cargo registry, git checkouts and the target directory live
 # in BuildKit cache mounts, so a rebuild after a source change recompiles only this
 # crate. This works for any Cargo.toml layout (benches, tests, examples) without
-# maintaining a stub-source layer. Cache mounts are not part of the image, hence the
-# copy of the binary to /out.
+# maintaining a stub-source layer (the venv of scripts/release's tools is cached too).
+# Cache mounts are not part of the image, hence the copy of the binary to /out.
+# scripts/release runs `cargo zigbuild --locked` (Cargo.lock is honoured).
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
+    --mount=type=cache,target=/root/.cache/quota-exporter,sharing=locked \
     set -eu; \
     if [ -n "${VERSION}" ]; then export QUOTA_EXPORTER_VERSION="${VERSION}"; fi; \
     if [ -n "${REVISION}" ]; then export QUOTA_EXPORTER_REVISION="${REVISION}"; fi; \
-    cargo build --release --locked --bin quota-exporter; \
-    install -D -m 0755 target/release/quota-exporter /out/quota-exporter
+    scripts/release --binary /out/quota-exporter
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=""

@@ -19,6 +19,9 @@ use quota_exporter::{
     listener, reload_signals, run, scheduler, server, shutdown_signal, ConfigSource, Options,
 };
 
+#[cfg(all(feature = "glibc-2-28", target_os = "linux", target_env = "gnu"))]
+mod glibc_compat;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "quota-exporter",

@@ -109,14 +109,18 @@ def cmd_dockerfile() -> int:
         p.check(f"ARG {var}" in text, f"build arg {var}")
         p.check(re.search(rf"QUOTA_EXPORTER_{var}=\"?\$\{{{var}\}}", text) is not None, f"build arg {var} reaches cargo as QUOTA_EXPORTER_{var}")
     p.check("--mount=type=cache" in text, "dependency caching with BuildKit cache mounts")
-    p.check("--locked" in text, "cargo build --locked (Cargo.lock is honoured)")
+    release = (ROOT / "scripts" / "release").read_text(encoding="utf-8")
+    p.check(re.search(r"^\s*scripts/release --binary /out/quota-exporter\s*$", text, flags=re.M) is not None,
+            "builds the binary as releases do (scripts/release --binary)")
+    p.check(re.search(r"^cargo zigbuild --locked ", release, flags=re.M) is not None,
+            "scripts/release: cargo zigbuild --locked (Cargo.lock is honoured)")
     p.check(re.search(r'^ENTRYPOINT \["/usr/local/bin/quota-exporter"\]', text, flags=re.M) is not None, "exec-form ENTRYPOINT on the binary")
     p.check("/etc/quota-exporter/config.yml" in text, "default --config.file under /etc/quota-exporter")
     hc = re.search(r"^HEALTHCHECK\s+(.*)$", text, flags=re.M)
     p.check(hc is None or "--version" not in hc.group(1), "no fake HEALTHCHECK (--version proves nothing)")
 
     patterns = dockerignore_patterns()
-    for needed in ("Cargo.toml", "Cargo.lock", "src/main.rs", "src/lib.rs"):
+    for needed in ("Cargo.toml", "Cargo.lock", "src/main.rs", "src/lib.rs", "scripts/release"):
         p.check(not ignored(needed, patterns), f".dockerignore keeps {needed}")
     # Files the crate embeds at compile time must be in the build context.
     embedded = 0
