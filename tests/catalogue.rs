@@ -171,3 +171,77 @@ fn print_catalogue_lists_every_vendor_and_family() {
         assert_eq!(f["owner"], owner);
     }
 }
+
+fn repo_file(path: &str) -> String {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A YAML config has a top-level section for the vendor.
+fn has_section(yaml: &str, name: &str) -> bool {
+    yaml.lines().any(|l| l.trim_end() == format!("{name}:"))
+}
+
+#[test]
+fn every_vendor_is_in_every_place_that_must_know_it() {
+    let readme = repo_file("README.md");
+    let metrics_doc = repo_file("docs/metrics.md");
+    let recording = repo_file("deploy/prometheus/rules/recording.yml");
+    let demo = repo_file("config/demo.yml");
+    let example = repo_file("config/example.yml");
+    let guide = repo_file("docs/adding-a-vendor.md");
+    for v in VENDORS {
+        let name = v.name;
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README.md does not name the vendor `{name}`"
+        );
+        assert!(
+            metrics_doc.contains(&format!("`{}", v.metric_prefix)),
+            "docs/metrics.md has no {} family",
+            v.metric_prefix
+        );
+        if let Some(page) = v.docs_page {
+            let text = repo_file(&format!("docs/vendors/{page}"));
+            assert!(
+                text.contains(name),
+                "docs/vendors/{page} does not name its config section `{name}`"
+            );
+        }
+        let dashboard = repo_file(&format!("dashboards/{}", v.dashboard));
+        assert!(
+            dashboard.contains(v.metric_prefix),
+            "dashboards/{} shows no {} series",
+            v.dashboard,
+            v.metric_prefix
+        );
+        assert!(
+            recording.contains(&format!("vendor: {name}"))
+                || recording.contains(&format!("vendor=\"{name}\"")),
+            "deploy/prometheus/rules/recording.yml has no rule for {name}"
+        );
+        assert!(
+            has_section(&demo, name),
+            "config/demo.yml has no {name} section"
+        );
+        assert!(
+            has_section(&example, name),
+            "config/example.yml has no {name} section"
+        );
+    }
+    // The guide names the places it promises tests for.
+    for place in [
+        "src/vendors/mod.rs",
+        "src/simulator/mod.rs",
+        "config/demo.yml",
+        "config/example.yml",
+        "docs/metrics.md",
+        "README.md",
+        "--print-catalogue",
+    ] {
+        assert!(
+            guide.contains(place),
+            "docs/adding-a-vendor.md does not name {place}"
+        );
+    }
+}
