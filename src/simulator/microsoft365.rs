@@ -50,6 +50,9 @@ pub struct Tenant {
     pub tenant_id: String,
     pub client_id: String,
     pub client_secret: String,
+    /// A certificate (DER) uploaded to the app registration: the token endpoint then also takes
+    /// a client assertion signed with its key.
+    pub certificate: Option<Vec<u8>>,
     /// Whether an administrator granted the app Organization.Read.All.
     pub granted: bool,
     pub skus: Vec<Sku>,
@@ -145,6 +148,7 @@ impl Microsoft365State {
             tenant_id: "contoso.onmicrosoft.com".into(),
             client_id: "11111111-demo-4c0e-8a55-c0n7050c11e7".into(),
             client_secret: "demo-secret-contoso".into(),
+            certificate: None,
             granted: true,
             subscriptions: vec![
                 subscription(
@@ -201,6 +205,7 @@ impl Microsoft365State {
             tenant_id: "9f3c2d1e-0000-4fab-8000-fab41ca70000".into(),
             client_id: "22222222-demo-4c0e-8a55-fab41ca7c11e".into(),
             client_secret: "demo-secret-fabrikam".into(),
+            certificate: None,
             granted: true,
             subscriptions: vec![
                 subscription(
@@ -228,6 +233,7 @@ impl Microsoft365State {
             tenant_id: "northwind.onmicrosoft.com".into(),
             client_id: "33333333-demo-4c0e-8a55-n0r7hw1ndc11".into(),
             client_secret: "demo-secret-northwind".into(),
+            certificate: None,
             granted: true,
             subscriptions: Vec::new(),
             skus: vec![
@@ -440,7 +446,20 @@ async fn token(
             ),
         );
     }
-    if field("client_secret") != tenant.client_secret {
+    if !field("client_assertion").is_empty() || !field("client_assertion_type").is_empty() {
+        let audience = format!(
+            "http://{}/{tenant_id}/oauth2/v2.0/token",
+            headers
+                .get(axum::http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("localhost")
+        );
+        if let Err((code, text)) = check_assertion(&tenant, &form, &audience) {
+            return token_error(StatusCode::UNAUTHORIZED, "invalid_client", code, &text);
+        }
+    } else if field("client_secret").is_empty() {
+        return token_error(StatusCode::BAD_REQUEST, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    } else if field("client_secret") != tenant.client_secret {
         return token_error(StatusCode::UNAUTHORIZED, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.");
     }
     let scope = field("scope");
@@ -478,6 +497,105 @@ async fn token(
         json!({ "token_type": "Bearer", "expires_in": ttl.as_secs(), "ext_expires_in": ttl.as_secs(), "access_token": token }),
         &[],
     )
+}
+
+/// Checks a certificate client assertion as the identity platform documents it: the RFC 7523
+/// assertion type, an RS256 JWT whose signature the tenant's certificate verifies, `x5t#S256`
+/// naming that certificate, `aud` the token endpoint, `iss` = `sub` = the client id, and the
+/// current time within `nbf`..`exp`. Errors are the AADSTS code and text.
+fn check_assertion(
+    tenant: &Tenant,
+    form: &HashMap<String, String>,
+    audience: &str,
+) -> Result<(), (i64, String)> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let malformed = |why: &str| (50027, format!("JWT token is invalid or malformed: {why}."));
+    if field("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+        return Err((
+            700023,
+            "Client assertion type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.".into(),
+        ));
+    }
+    let Some(der) = &tenant.certificate else {
+        return Err((
+            700027,
+            "Client assertion contains an invalid signature. [Reason - The key was not found.]"
+                .into(),
+        ));
+    };
+    let jwt = field("client_assertion");
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [h, c, sig] = parts[..] else {
+        return Err(malformed("not three parts"));
+    };
+    let decode = |p: &str| -> Result<Value, (i64, String)> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(p)
+            .map_err(|_| malformed("not base64url"))?;
+        serde_json::from_slice(&bytes).map_err(|_| malformed("not JSON"))
+    };
+    let (header, claims) = (decode(h)?, decode(c)?);
+    let signature = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| malformed("signature not base64url"))?;
+    if header["alg"] != "RS256" {
+        return Err(malformed("alg must be RS256"));
+    }
+    let cert_der = rustls_pki_types::CertificateDer::from(der.as_slice());
+    let cert = webpki::EndEntityCert::try_from(&cert_der)
+        .map_err(|_| malformed("the registered certificate does not parse"))?;
+    if cert
+        .verify_signature(
+            webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+            format!("{h}.{c}").as_bytes(),
+            &signature,
+        )
+        .is_err()
+    {
+        return Err((700027, "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value.]".into()));
+    }
+    let thumbprint = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(der));
+    if header["x5t#S256"] != thumbprint.as_str() {
+        return Err((700027, format!("Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{}']", header["x5t#S256"])));
+    }
+    if !claims["aud"]
+        .as_str()
+        .is_some_and(|a| a.eq_ignore_ascii_case(audience))
+    {
+        return Err((
+            50012,
+            format!(
+                "Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials . [aud {}]",
+                claims["aud"]
+            ),
+        ));
+    }
+    if claims["iss"] != tenant.client_id.as_str() || claims["sub"] != tenant.client_id.as_str() {
+        return Err((
+            700021,
+            "Client assertion application identifier doesn't match 'client_id' parameter.".into(),
+        ));
+    }
+    if claims["jti"].as_str().is_none_or(str::is_empty) {
+        return Err(malformed("no jti claim"));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (Some(exp), nbf) = (claims["exp"].as_u64(), claims["nbf"].as_u64()) else {
+        return Err(malformed("no exp claim"));
+    };
+    // The identity platform allows a few minutes of clock skew.
+    if exp < now || nbf.is_some_and(|n| n > now + 300) {
+        return Err((
+            700024,
+            "Client assertion is not within its valid time range.".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the bearer token the way Graph does and finds its tenant, or answers the error.

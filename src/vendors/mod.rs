@@ -22,6 +22,7 @@ use crate::exposition::{MetricDesc, Samples};
 pub use crate::outcome::{CallStats, FailureReason, PollError, Retry};
 
 pub mod answers;
+pub mod client_assertion;
 pub mod dates;
 pub mod guard;
 pub mod http;

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::vendors::client_assertion::{ClientCertificate, ASSERTION_TYPE};
 use crate::vendors::settings::lenient;
 use crate::vendors::{
     decode_json, retry_after, send, FailureReason, PollContext, PollError, Retry,
@@ -103,6 +104,8 @@ pub struct TokenSource {
     /// Counted under this endpoint name in `quota_exporter_api_requests_total`.
     endpoint: &'static str,
     cache: TokenCache,
+    /// Authenticate with a signed client assertion instead of the client secret.
+    certificate: Option<ClientCertificate>,
 }
 
 #[derive(Deserialize)]
@@ -134,12 +137,21 @@ impl TokenSource {
             credentials,
             endpoint,
             cache: TokenCache::default(),
+            certificate: None,
         }
+    }
+
+    /// Authenticates with a certificate (a JWT client assertion, RFC 7523 §2.2) instead of the
+    /// client secret, which is then not sent.
+    pub fn with_certificate(mut self, certificate: ClientCertificate) -> Self {
+        self.certificate = Some(certificate);
+        self
     }
 
     /// The client secret and the cached token, for [`crate::vendors::Account::secrets`].
     pub fn secrets(&self) -> Vec<SecretString> {
         let mut out = vec![self.credentials.client_secret.clone()];
+        out.extend(self.certificate.as_ref().map(ClientCertificate::secret));
         out.extend(self.cache.current());
         out
     }
@@ -163,7 +175,18 @@ impl TokenSource {
         let c = &self.credentials;
         let endpoint = self.endpoint;
         let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
-        if !c.basic_auth {
+        let assertion = match &self.certificate {
+            Some(cert) => Some(
+                cert.assertion(c.token_url.as_str(), &c.client_id)
+                    .map_err(|m| PollError::new(FailureReason::Auth, format!("{endpoint}: {m}")))?,
+            ),
+            None => None,
+        };
+        if let Some(assertion) = &assertion {
+            form.push(("client_id", &c.client_id));
+            form.push(("client_assertion_type", ASSERTION_TYPE));
+            form.push(("client_assertion", assertion.expose_secret()));
+        } else if !c.basic_auth {
             form.push(("client_id", &c.client_id));
             form.push(("client_secret", c.client_secret.expose_secret()));
         }
@@ -178,7 +201,7 @@ impl TokenSource {
             .post(c.token_url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form);
-        if c.basic_auth {
+        if c.basic_auth && assertion.is_none() {
             request = request.basic_auth(&c.client_id, Some(c.client_secret.expose_secret()));
         }
         let response = send(ctx, endpoint, request).await?;
@@ -252,7 +275,7 @@ fn classify(
         "invalid_client" | "unauthorized_client" => (
             Auth,
             Retry::Never,
-            "the client id or secret was refused: check both, and that the secret has not expired",
+            "the client id or credential was refused: check both, and that the secret or certificate has not expired",
         ),
         "invalid_grant" => (
             Auth,

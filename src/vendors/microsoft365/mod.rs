@@ -19,12 +19,14 @@ use serde::Deserialize;
 use self::client::Client;
 use self::model::{CompanySubscription, SubscribedSku};
 use crate::exposition::{MetricDesc, Samples};
+use crate::vendors::client_assertion::ClientCertificate;
 use crate::vendors::dates::rfc3339_unix;
 use crate::vendors::oauth2::{ClientCredentials, TokenSource};
 use crate::vendors::settings::{
     parse_base_url, parse_settings, FieldError, ParseContext, SecretRef,
 };
 use crate::vendors::{Account, PollContext, PollFuture, VendorDef};
+use secrecy::ExposeSecret;
 
 pub use self::client::classify;
 
@@ -120,7 +122,12 @@ struct Settings {
     tenant_id: String,
     /// Application (client) id of the app registration.
     client_id: String,
-    client_secret: SecretRef,
+    /// The app's client secret; or else `client_certificate`.
+    #[serde(default)]
+    client_secret: Option<SecretRef>,
+    /// The app's certificate and its private key, instead of a client secret.
+    #[serde(default)]
+    client_certificate: Option<CertificateSettings>,
     /// `global` (default), `us_government`, `us_government_dod` or `china`.
     #[serde(default)]
     cloud: Option<String>,
@@ -130,6 +137,73 @@ struct Settings {
     /// Overrides the cloud's identity platform URL.
     #[serde(default)]
     login_url: Option<String>,
+}
+
+/// `client_certificate`: PEM texts, each from a file, an environment variable or inline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateSettings {
+    /// The certificate uploaded to the app registration (PEM).
+    certificate: SecretRef,
+    /// Its private key: PEM PKCS#8 RSA (`-----BEGIN PRIVATE KEY-----`).
+    private_key: SecretRef,
+}
+
+/// The account's credential: a client secret or a certificate, exactly one.
+enum Credential {
+    Secret(secrecy::SecretString),
+    Certificate(ClientCertificate),
+}
+
+fn credential(
+    s: &Settings,
+    ctx: &mut ParseContext,
+    errors: &mut Vec<FieldError>,
+) -> Option<Credential> {
+    match (&s.client_secret, &s.client_certificate) {
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new(
+                "client_certificate",
+                "give either client_secret or client_certificate, not both",
+            ));
+            None
+        }
+        (None, None) => {
+            errors.push(FieldError::new(
+                "client_secret",
+                "missing: give client_secret or client_certificate",
+            ));
+            None
+        }
+        (Some(secret), None) => ctx
+            .secret("client_secret", secret)
+            .map_err(|e| errors.push(e))
+            .ok()
+            .map(Credential::Secret),
+        (None, Some(c)) => {
+            // The certificate is public: read it without the inline-secret warning.
+            let cert = c
+                .certificate
+                .resolve()
+                .map_err(|m| errors.push(FieldError::new("client_certificate.certificate", m)))
+                .ok();
+            let key = ctx
+                .secret("client_certificate.private_key", &c.private_key)
+                .map_err(|e| errors.push(e))
+                .ok();
+            let (cert, key) = (cert?, key?);
+            match ClientCertificate::load(cert.expose_secret(), key) {
+                Ok(c) => Some(Credential::Certificate(c)),
+                Err(e) => {
+                    errors.push(FieldError::new(
+                        &format!("client_certificate.{}", e.field),
+                        e.message,
+                    ));
+                    None
+                }
+            }
+        }
+    }
 }
 
 fn parse(
@@ -180,11 +254,8 @@ fn parse(
     };
     let graph = url("graph_url", &s.graph_url, cloud.map(|c| c.1));
     let login = url("login_url", &s.login_url, cloud.map(|c| c.2));
-    let secret = ctx
-        .secret("client_secret", &s.client_secret)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let (Some(graph), Some(login), Some(secret)) = (graph, login, secret) else {
+    let credential = credential(&s, ctx, &mut errors);
+    let (Some(graph), Some(login), Some(credential)) = (graph, login, credential) else {
         return Err(errors);
     };
     if !errors.is_empty() {
@@ -198,7 +269,11 @@ fn parse(
         Ok(u) => u,
         Err(e) => return Err(vec![FieldError::new("login_url", e.to_string())]),
     };
-    let tokens = TokenSource::new(
+    let (secret, certificate) = match credential {
+        Credential::Secret(s) => (s, None),
+        Credential::Certificate(c) => (secrecy::SecretString::from(String::new()), Some(c)),
+    };
+    let mut tokens = TokenSource::new(
         ClientCredentials {
             token_url,
             client_id: s.client_id.trim().to_owned(),
@@ -211,6 +286,9 @@ fn parse(
         },
         "token",
     );
+    if let Some(c) = certificate {
+        tokens = tokens.with_certificate(c);
+    }
     Ok(Arc::new(Microsoft365 {
         client: Client::new(graph, tokens),
         tenant: tenant.to_owned(),
