@@ -152,7 +152,7 @@ struct CertificateSettings {
 /// The account's credential: a client secret or a certificate, exactly one.
 enum Credential {
     Secret(secrecy::SecretString),
-    Certificate(ClientCertificate),
+    Certificate(Box<ClientCertificate>),
 }
 
 fn credential(
@@ -193,10 +193,10 @@ fn credential(
                 .ok();
             let (cert, key) = (cert?, key?);
             match ClientCertificate::load(cert.expose_secret(), key) {
-                Ok(c) => Some(Credential::Certificate(c)),
+                Ok(c) => Some(Credential::Certificate(Box::new(c))),
                 Err(e) => {
                     errors.push(FieldError::new(
-                        &format!("client_certificate.{}", e.field),
+                        format!("client_certificate.{}", e.field),
                         e.message,
                     ));
                     None
@@ -271,7 +271,7 @@ fn parse(
     };
     let (secret, certificate) = match credential {
         Credential::Secret(s) => (s, None),
-        Credential::Certificate(c) => (secrecy::SecretString::from(String::new()), Some(c)),
+        Credential::Certificate(c) => (secrecy::SecretString::from(String::new()), Some(*c)),
     };
     let mut tokens = TokenSource::new(
         ClientCredentials {
