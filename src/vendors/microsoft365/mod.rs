@@ -269,6 +269,10 @@ fn parse(
         Ok(u) => u,
         Err(e) => return Err(vec![FieldError::new("login_url", e.to_string())]),
     };
+    let credential_text = match &credential {
+        Credential::Secret(_) => "client_secret".to_owned(),
+        Credential::Certificate(c) => format!("certificate x5t#S256={}", c.thumbprint()),
+    };
     let (secret, certificate) = match credential {
         Credential::Secret(s) => (s, None),
         Credential::Certificate(c) => (secrecy::SecretString::from(String::new()), Some(*c)),
@@ -292,12 +296,15 @@ fn parse(
     Ok(Arc::new(Microsoft365 {
         client: Client::new(graph, tokens),
         tenant: tenant.to_owned(),
+        credential: credential_text,
     }))
 }
 
 struct Microsoft365 {
     client: Client,
     tenant: String,
+    /// `client_secret`, or the certificate's thumbprint (public), for `describe`.
+    credential: String,
 }
 
 impl Account for Microsoft365 {
@@ -319,10 +326,11 @@ impl Account for Microsoft365 {
 
     fn describe(&self) -> String {
         format!(
-            "tenant={} graph_url={} token_url={}",
+            "tenant={} graph_url={} token_url={} credential={}",
             self.tenant,
             self.client.graph_url(),
-            self.client.token_url()
+            self.client.token_url(),
+            self.credential
         )
     }
 
