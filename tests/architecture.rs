@@ -125,3 +125,56 @@ fn the_store_and_the_renderer_know_no_vendor() {
         );
     }
 }
+
+/// Files every vendor folder has. `http_json` is declarative: its request and answer shape are
+/// the account's settings, so it has no `client.rs` or `model.rs` of its own.
+const VENDOR_FILES: [&str; 5] = ["mod.rs", "metrics.rs", "client.rs", "model.rs", "tests.rs"];
+const DECLARATIVE: [&str; 1] = ["http_json"];
+
+#[test]
+fn every_vendor_folder_has_the_same_shape() {
+    let vendors = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/vendors");
+    let mut folders = Vec::new();
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(&vendors).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        for file in VENDOR_FILES {
+            let optional =
+                DECLARATIVE.contains(&name.as_str()) && (file == "client.rs" || file == "model.rs");
+            if !optional && !dir.join(file).is_file() {
+                problems.push(format!("src/vendors/{name}/ has no {file}"));
+            }
+        }
+        // Unit tests live in sibling files: no inline `mod tests {` anywhere in the folder.
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    if text
+                        .lines()
+                        .any(|l| l.trim_start().starts_with("mod tests {"))
+                    {
+                        problems.push(format!(
+                            "{} keeps an inline `mod tests {{`",
+                            path.strip_prefix(&vendors).unwrap().display()
+                        ));
+                    }
+                }
+            }
+        }
+        folders.push(name);
+    }
+    assert!(
+        folders.len() >= 5,
+        "expected the vendor folders under src/vendors, found {folders:?}"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -48,7 +48,7 @@ pub fn microsoft365(skus: &[u8], subscriptions: &[u8]) -> Result<Samples, PollEr
 pub fn http_json(outputs: &serde_json::Value, answer: &[u8]) -> Result<Samples, PollError> {
     let bad = |m: String| PollError::new(FailureReason::Decode, m);
     let settings = serde_json::from_value(outputs.clone()).map_err(|e| bad(e.to_string()))?;
-    let outputs = http_json::mapping::parse_outputs(settings).map_err(|e| {
+    let outputs = http_json::metrics::parse_outputs(settings).map_err(|e| {
         bad(e
             .iter()
             .map(|f| format!("{}: {}", f.field, f.message))
@@ -57,7 +57,7 @@ pub fn http_json(outputs: &serde_json::Value, answer: &[u8]) -> Result<Samples, 
     })?;
     let answer: serde_json::Value =
         serde_json::from_slice(answer).map_err(|e| bad(format!("not JSON: {e}")))?;
-    checked(http_json::mapping::extract(&outputs, &answer, None)?)
+    checked(http_json::metrics::extract(&outputs, &answer, None)?)
 }
 
 fn checked(samples: Samples) -> Result<Samples, PollError> {

@@ -1,14 +1,14 @@
 //! `http_json`: a vendor written in the config instead of in Rust. An account is one HTTP
 //! request (URL, method, headers, query, optional JSON body, and an auth scheme) and a mapping
 //! from its JSON answer to the quota vocabulary every vendor feeds (storage, seats, licences,
-//! expiry, states; see [`mapping`]).
+//! expiry, states; see [`metrics`]).
 //!
 //! Everything else is the same as for the native vendors: the scheduler's timing, retries and
 //! staleness, the failure reasons, the bounded HTTP path ([`crate::vendors::http::send`]: no
 //! redirects, a size cap), and secrets read from `{ env }` / `{ file }` references on every
 //! poll, never shown. See docs/vendors/http_json.md for worked examples.
 
-pub mod mapping;
+pub mod metrics;
 mod token;
 
 use std::collections::BTreeMap;
@@ -21,9 +21,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use self::mapping::{Extracted, Output, OutputSettings};
+use self::metrics::{
+    Extracted, Output, OutputSettings, EXPIRY, LICENSES_EXPIRED, LICENSES_EXPIRING, LICENSES_TOTAL,
+    LICENSES_USED, SEATS_LIMIT, SEATS_USED, STATE, STORAGE_CAPACITY, STORAGE_FREE, STORAGE_USED,
+};
 use self::token::TokenRequest;
-use crate::exposition::{MetricDesc, Samples};
+use crate::exposition::Samples;
 use crate::vendors::oauth2::{Call, ClientCredentials, TokenSource};
 use crate::vendors::settings::{
     parse_base_url, parse_settings, FieldError, ParseContext, SecretRef,
@@ -56,55 +59,6 @@ pub static VENDOR: VendorDef = VendorDef {
     dashboard: "http-json.json",
     docs_page: Some("http_json.md"),
 };
-
-pub(crate) static STORAGE_CAPACITY: MetricDesc = MetricDesc::gauge_with_unit(
-    "http_json_storage_capacity_bytes",
-    "bytes",
-    "Storage bought, in bytes, from the account's mapping (outputs of kind storage_capacity, converted from their unit); refreshed every poll interval",
-);
-pub(crate) static STORAGE_USED: MetricDesc = MetricDesc::gauge_with_unit(
-    "http_json_storage_used_bytes",
-    "bytes",
-    "Storage in use, in bytes, from the account's mapping (outputs of kind storage_used, converted from their unit); refreshed every poll interval",
-);
-pub(crate) static STORAGE_FREE: MetricDesc = MetricDesc::gauge_with_unit(
-    "http_json_storage_free_bytes",
-    "bytes",
-    "Storage still free, in bytes, from the account's mapping (outputs of kind storage_free, converted from their unit); refreshed every poll interval",
-);
-pub(crate) static SEATS_LIMIT: MetricDesc = MetricDesc::gauge(
-    "http_json_seats_limit",
-    "Seats bought, from the account's mapping (outputs of kind seats_limit); refreshed every poll interval",
-);
-pub(crate) static SEATS_USED: MetricDesc = MetricDesc::gauge(
-    "http_json_seats_used",
-    "Seats taken, from the account's mapping (outputs of kind seats_used); refreshed every poll interval",
-);
-pub(crate) static LICENSES_TOTAL: MetricDesc = MetricDesc::gauge(
-    "http_json_licenses_limit",
-    "Licences bought, from the account's mapping (outputs of kind licences_total); refreshed every poll interval",
-);
-pub(crate) static LICENSES_USED: MetricDesc = MetricDesc::gauge(
-    "http_json_licenses_used",
-    "Licences in use, from the account's mapping (outputs of kind licences_used); refreshed every poll interval",
-);
-pub(crate) static LICENSES_EXPIRING: MetricDesc = MetricDesc::gauge(
-    "http_json_licenses_expiring",
-    "Licences about to expire, from the account's mapping (outputs of kind licences_expiring); refreshed every poll interval",
-);
-pub(crate) static LICENSES_EXPIRED: MetricDesc = MetricDesc::gauge(
-    "http_json_licenses_expired",
-    "Licences expired and still on the account, from the account's mapping (outputs of kind licences_expired); refreshed every poll interval",
-);
-pub(crate) static EXPIRY: MetricDesc = MetricDesc::gauge_with_unit(
-    "http_json_expiry_timestamp_seconds",
-    "seconds",
-    "When the subscription ends (unix time), from the account's mapping (outputs of kind expiry, an RFC 3339 date or unix time); refreshed every poll interval",
-);
-pub(crate) static STATE: MetricDesc = MetricDesc::gauge(
-    "http_json_state",
-    "A state the API reports (1 for the current value, in the state label), from the account's mapping (outputs of kind state, named in the field label); refreshed every poll interval",
-);
 
 /// A header or query value: plain text, or a secret reference (`{ env: NAME }`,
 /// `{ file: PATH }`) read on every poll. Plain text is not a secret and draws no warning.
@@ -423,7 +377,7 @@ fn parse(
         },
         other => other,
     };
-    let outputs = match mapping::parse_outputs(s.outputs) {
+    let outputs = match metrics::parse_outputs(s.outputs) {
         Ok(o) => o,
         Err(e) => {
             errors.extend(e);
@@ -700,7 +654,7 @@ impl Account for HttpJson {
     fn poll<'a>(&'a self, ctx: &'a PollContext) -> PollFuture<'a> {
         Box::pin(async move {
             let answer = self.fetch(ctx).await?;
-            mapping::extract(&self.outputs, &answer, None)
+            metrics::extract(&self.outputs, &answer, None)
         })
     }
 
@@ -708,7 +662,7 @@ impl Account for HttpJson {
         Box::pin(async move {
             let answer = self.fetch(ctx).await?;
             let mut trace: Vec<Extracted> = Vec::new();
-            let samples: Samples = mapping::extract(&self.outputs, &answer, Some(&mut trace))?;
+            let samples: Samples = metrics::extract(&self.outputs, &answer, Some(&mut trace))?;
             crate::vendors::guard::check(&samples)?;
             Ok(trace.iter().map(ToString::to_string).collect())
         })
@@ -772,82 +726,4 @@ impl Account for HttpJson {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse_json(json: &str) -> Result<Arc<dyn Account>, Vec<FieldError>> {
-        parse(
-            serde_json::from_str(json).unwrap(),
-            &mut ParseContext::new("t"),
-        )
-    }
-
-    #[test]
-    fn settings_errors_name_the_key() {
-        std::env::remove_var("QE_HTTPJSON_MISSING");
-        let e = parse_json(
-            r#"{"url":"https://x.example/a?b=1","method":"DELETE",
-                "headers":{"bad name":"v","Host":"h","X-Key":{"env":"QE_HTTPJSON_MISSING"}},
-                "auth":{"basic":{"username":"a:b","password":"p"}},
-                "outputs":[{"kind":"seats_used","path":"$.x","unit":"GB"}]}"#,
-        )
-        .err()
-        .unwrap();
-        let fields: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            [
-                "url",
-                "method",
-                "headers.Host",
-                "headers.X-Key",
-                "headers.bad name",
-                "auth.basic.username",
-                "outputs[0].unit"
-            ],
-            "{e:?}"
-        );
-        assert!(e[0].message.contains("under `query`"), "{}", e[0].message);
-        assert!(
-            e[3].message.contains("QE_HTTPJSON_MISSING"),
-            "{}",
-            e[3].message
-        );
-        let e = parse_json(r#"{"url":"https://x.example","body":{},"outputs":[]}"#)
-            .err()
-            .unwrap();
-        assert_eq!(e[0].field, "body");
-        let e = parse_json(
-            r#"{"url":"https://x.example","auth":{"bearer":"t","basic":{}},"outputs":[]}"#,
-        )
-        .err()
-        .unwrap();
-        assert!(e[0].field.starts_with("auth"), "{e:?}");
-        let e = parse_json(
-            r#"{"url":"https://x.example","auth":{"oauth2":{"token_url":"https://t.example/token","client_id":"c","client_secret":"s","audience":"x"}},"outputs":[]}"#,
-        )
-        .err()
-        .unwrap();
-        assert!(e[0].message.contains("audience"), "{e:?}");
-    }
-
-    #[test]
-    fn describe_shows_no_secret() {
-        let a = parse_json(
-            r#"{"url":"https://api.example/orgs/acme/copilot/billing",
-                "headers":{"X-GitHub-Api-Version":"2022-11-28"},
-                "query":{"key":"query-s3cret"},
-                "auth":{"bearer":"bearer-s3cret"},
-                "outputs":[{"kind":"seats_limit","path":"$.seat_breakdown.total"}]}"#,
-        )
-        .unwrap();
-        let d = a.describe();
-        assert!(
-            d.contains("GET https://api.example/orgs/acme/copilot/billing")
-                && d.contains("query=[key]")
-                && d.contains("seats_limit $.seat_breakdown.total"),
-            "{d}"
-        );
-        assert!(!d.contains("s3cret"), "{d}");
-    }
-}
+mod tests;

@@ -6,6 +6,7 @@
 //! poll used both its default retries (a retry repeats only the call that failed).
 
 mod client;
+mod metrics;
 pub mod model;
 
 use std::sync::{Arc, Mutex};
@@ -14,8 +15,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use self::client::Client;
+pub use self::metrics::samples;
+use self::metrics::*;
 use self::model::{Capacity, ProInfo};
-use crate::exposition::{MetricDesc, Samples};
 use crate::vendors::settings::{
     parse_base_url, parse_settings, FieldError, ParseContext, SecretRef,
 };
@@ -48,34 +50,6 @@ pub static VENDOR: VendorDef = VendorDef {
     dashboard: "wecom-wedrive.json",
     docs_page: None,
 };
-
-static PRO_ENABLED: MetricDesc = MetricDesc::gauge(
-    "wecom_wedrive_pro_enabled",
-    "Whether WeDrive pro edition is enabled (1) or not (0), from mng_pro_info is_pro; refreshed every poll interval",
-);
-static VIP_LIMIT: MetricDesc = MetricDesc::gauge(
-    "wecom_wedrive_vip_seats_limit",
-    "VIP (pro) seats bought, from mng_pro_info total_vip_acct_num; refreshed every poll interval",
-);
-static VIP_USED: MetricDesc = MetricDesc::gauge(
-    "wecom_wedrive_vip_seats_used",
-    "VIP (pro) seats assigned, from mng_pro_info use_vip_acct_num; refreshed every poll interval",
-);
-static PRO_EXPIRY: MetricDesc = MetricDesc::gauge_with_unit(
-    "wecom_wedrive_pro_expiry_timestamp_seconds",
-    "seconds",
-    "When the pro edition expires (unix time), from mng_pro_info pro_expire_time; refreshed every poll interval",
-);
-static CAPACITY: MetricDesc = MetricDesc::gauge_with_unit(
-    "wecom_wedrive_capacity_bytes",
-    "bytes",
-    "Total drive capacity of the pool (all members or VIP), from mng_capacity total_capacity_for_all/_vip; refreshed every poll interval",
-);
-static CAPACITY_FREE: MetricDesc = MetricDesc::gauge_with_unit(
-    "wecom_wedrive_capacity_free_bytes",
-    "bytes",
-    "Free drive capacity of the pool, from mng_capacity rest_capacity_for_all/_vip (not returned to third-party apps); refreshed every poll interval",
-);
 
 /// The WeDrive-specific keys of an account.
 #[derive(Debug, Deserialize)]
@@ -182,133 +156,5 @@ impl Account for WeDrive {
     }
 }
 
-/// Maps both answers to samples. Pure, so it is tested on the documentation's examples.
-pub fn samples(pro: &ProInfo, capacity: &Capacity) -> Samples {
-    let mut s = Samples::new();
-    s.set_some(&PRO_ENABLED, pro.is_pro.map(|b| if b { 1.0 } else { 0.0 }));
-    s.set_some(&VIP_LIMIT, pro.total_vip_acct_num);
-    s.set_some(&VIP_USED, pro.use_vip_acct_num);
-    // WeCom sends 0 for a corp that never had pro: no expiry, so no series.
-    s.set_some(&PRO_EXPIRY, pro.pro_expire_time.filter(|t| *t > 0.0));
-    s.push_some(&CAPACITY, ("pool", "all"), capacity.total_capacity_for_all);
-    s.push_some(&CAPACITY, ("pool", "vip"), capacity.total_capacity_for_vip);
-    s.push_some(
-        &CAPACITY_FREE,
-        ("pool", "all"),
-        capacity.rest_capacity_for_all,
-    );
-    s.push_some(
-        &CAPACITY_FREE,
-        ("pool", "vip"),
-        capacity.rest_capacity_for_vip,
-    );
-    s
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::vendors::decode_json;
-
-    // The examples on WeCom's "版本和容量管理" page, verbatim.
-    const PRO_INFO_EXAMPLE: &str = r#"{
- "errcode": 0,
- "errmsg": "ok",
- "is_pro": true,
- "total_vip_acct_num": 10,
- "use_vip_acct_num": 5,
- "pro_expire_time": 1754827419
-}"#;
-    const CAPACITY_EXAMPLE: &str = r#"{
- "errcode": 0,
- "errmsg": "ok",
- "total_capacity_for_all": 22666689904640,
- "total_capacity_for_vip": 22300038149020
-}"#;
-
-    #[test]
-    fn documentation_examples_map_to_samples() {
-        let pro: ProInfo = decode_json("mng_pro_info", PRO_INFO_EXAMPLE.as_bytes()).unwrap();
-        let cap: Capacity = decode_json("mng_capacity", CAPACITY_EXAMPLE.as_bytes()).unwrap();
-        let s = samples(&pro, &cap);
-        assert_eq!(s.value("wecom_wedrive_pro_enabled", &[]), Some(1.0));
-        assert_eq!(s.value("wecom_wedrive_vip_seats_limit", &[]), Some(10.0));
-        assert_eq!(s.value("wecom_wedrive_vip_seats_used", &[]), Some(5.0));
-        assert_eq!(
-            s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]),
-            Some(1754827419.0)
-        );
-        assert_eq!(
-            s.value("wecom_wedrive_capacity_bytes", &[("pool", "all")]),
-            Some(22666689904640.0)
-        );
-        assert_eq!(
-            s.value("wecom_wedrive_capacity_bytes", &[("pool", "vip")]),
-            Some(22300038149020.0)
-        );
-        // Not in the example: absent, not zero.
-        assert_eq!(s.value("wecom_wedrive_capacity_free_bytes", &[]), None);
-    }
-
-    #[test]
-    fn free_capacity_and_string_numbers() {
-        let cap: Capacity = decode_json(
-            "mng_capacity",
-            br#"{"errcode":0,"total_capacity_for_all":"1000","total_capacity_for_vip":500,"rest_capacity_for_all":"80","rest_capacity_for_vip":0}"#,
-        )
-        .unwrap();
-        let pro: ProInfo =
-            decode_json("mng_pro_info", br#"{"is_pro":"false","pro_expire_time":0}"#).unwrap();
-        let s = samples(&pro, &cap);
-        assert_eq!(
-            s.value("wecom_wedrive_capacity_free_bytes", &[("pool", "all")]),
-            Some(80.0)
-        );
-        assert_eq!(
-            s.value("wecom_wedrive_capacity_free_bytes", &[("pool", "vip")]),
-            Some(0.0)
-        );
-        assert_eq!(
-            s.value("wecom_wedrive_capacity_bytes", &[("pool", "all")]),
-            Some(1000.0)
-        );
-        assert_eq!(s.value("wecom_wedrive_pro_enabled", &[]), Some(0.0));
-        assert_eq!(
-            s.value("wecom_wedrive_pro_expiry_timestamp_seconds", &[]),
-            None
-        );
-    }
-
-    #[test]
-    fn wrong_types_are_decode_errors_naming_the_field() {
-        let e = decode_json::<Capacity>("mng_capacity", br#"{"total_capacity_for_all":{"v":1}}"#)
-            .unwrap_err();
-        assert!(
-            e.message.contains("total_capacity_for_all"),
-            "{}",
-            e.message
-        );
-    }
-
-    #[test]
-    fn quota_warning_follows_the_arithmetic() {
-        assert!(quota_warning(Duration::from_secs(3600), 0)
-            .unwrap()
-            .contains("1440"));
-        assert!(quota_warning(DEFAULT_INTERVAL, 0).is_none());
-    }
-
-    #[test]
-    fn quota_warning_counts_retries() {
-        // 2h: 360 polls a month, 720 calls; with 2 retries each poll can cost 4 calls = 1440.
-        let two_hours = Duration::from_secs(2 * 3600);
-        assert!(quota_warning(two_hours, 0).is_none());
-        let w = quota_warning(two_hours, 2).expect("warns");
-        assert!(w.contains("720") && w.contains("1440"), "{w}");
-        // 1 retry: 1080 calls at worst, above the quota as well.
-        assert!(quota_warning(two_hours, 1).unwrap().contains("1080"));
-        // The default (3h) with the default 2 retries: 240 × 4 = 960, under the quota.
-        assert!(quota_warning(DEFAULT_INTERVAL, 2).is_none());
-        assert!(quota_warning(DEFAULT_INTERVAL, 3).is_some());
-    }
-}
+mod tests;
