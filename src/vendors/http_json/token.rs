@@ -7,7 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
-use super::{excerpt, Text};
+use super::client::excerpt;
+use super::Text;
 use crate::vendors::oauth2::TokenCache;
 use crate::vendors::{send, FailureReason, PollContext, PollError};
 
