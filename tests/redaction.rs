@@ -48,13 +48,9 @@ async fn echoing_vendor() -> String {
     url
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "common/ports.rs"]
+mod ports;
+use ports::free_port;
 
 async fn get_text(url: &str) -> Option<String> {
     let r = reqwest::get(url).await.ok()?;
