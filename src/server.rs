@@ -148,17 +148,13 @@ pub fn accepts_gzip(accept_encoding: &str) -> bool {
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
-    let statuses = state.store.statuses();
-    let waiting = statuses.iter().filter(|s| !s.attempted).count();
+    let (waiting, accounts) = state.store.waiting();
     if waiting == 0 {
         "Ready\n".into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "Not ready: {waiting} of {} accounts have not been polled yet\n",
-                statuses.len()
-            ),
+            format!("Not ready: {waiting} of {accounts} accounts have not been polled yet\n"),
         )
             .into_response()
     }
@@ -383,9 +379,11 @@ mod tests {
             stats: Default::default(),
             alerting: Default::default(),
         }]);
+        let (status, _, body) = get(&app, "/-/ready", &[]).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
-            get(&app, "/-/ready", &[]).await.0,
-            StatusCode::SERVICE_UNAVAILABLE
+            String::from_utf8(body.to_vec()).unwrap(),
+            "Not ready: 1 of 1 accounts have not been polled yet\n"
         );
         assert_eq!(get(&app, "/-/healthy", &[]).await.0, StatusCode::OK);
         // As the scheduler's redaction boundary hands failures to the store.

@@ -227,12 +227,15 @@ impl Store {
 
     /// True once every account has finished its first poll attempt.
     pub fn ready(&self) -> bool {
-        self.state
-            .lock()
-            .expect("store lock")
-            .accounts
-            .values()
-            .all(|e| e.attempted)
+        self.waiting().0 == 0
+    }
+
+    /// (accounts not yet polled, accounts): counted under the lock without copying anything,
+    /// since readiness probes ask often and the lock is the one every poll completion takes.
+    pub fn waiting(&self) -> (usize, usize) {
+        let state = self.state.lock().expect("store lock");
+        let waiting = state.accounts.values().filter(|e| !e.attempted).count();
+        (waiting, state.accounts.len())
     }
 
     pub fn statuses(&self) -> Vec<AccountStatus> {
