@@ -1,13 +1,15 @@
 //! Poll loops: when each account is polled, how failures are retried, and what every outcome
 //! does to the store and the log.
 //!
-//! Each account has its own task. The first poll is spread at random over `startup_spread`, later
-//! ones follow the interval ± jitter. One poll is a series of attempts: each under the timeout,
-//! each in its own task so a panic is caught and counted instead of taking anything down, and
-//! retried with exponential backoff only when the vendor says it can help. Polls of one vendor
-//! share a concurrency cap. Cancellation stops a loop at its next await.
+//! One timer loop per configuration schedules every account; a poll in flight has its own task.
+//! The first poll is spread at random over `startup_spread`, later ones follow the interval ±
+//! jitter. One poll is a series of attempts: each under the timeout, each in its own task so a
+//! panic is caught and counted instead of taking anything down, and retried with exponential
+//! backoff only when the vendor says it can help. Polls of one vendor share a concurrency cap.
+//! Cancellation stops the loop and every poll at their next await.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -121,44 +123,178 @@ pub fn tasks(
         .collect()
 }
 
-/// Runs an account's poll loop until `cancel` fires. `first_delay` is when the first poll starts.
-pub async fn run_account(
-    task: AccountTask,
+/// Runs every account of one configuration until `cancel` fires: one timer for all of them,
+/// and a task only for a poll in flight.
+///
+/// A sleeping account costs an entry in the timer's heap, not a task: with one task per account,
+/// each waiting on its own timer, idle tasks were most of what 10,000 accounts cost in memory.
+/// The loop owns the schedule: it starts a poll when the account is due and its vendor's cap
+/// has room (accounts waiting for room start in the order they became due), and when the poll
+/// reports back it works out the next one (interval ± jitter, or a hold-off). An account that
+/// was already scheduled (its `due` is set) keeps its next poll time, so a reload causes no extra
+/// vendor calls.
+pub async fn run_accounts(
+    tasks: Vec<AccountTask>,
     defaults: Defaults,
     store: Arc<Store>,
-    first_delay: Duration,
+    tracker: TaskTracker,
     cancel: CancellationToken,
 ) {
-    store.set_next_poll(&task.key, after(first_delay));
-    task.due.set(after(first_delay));
-    if !sleep(first_delay, &cancel).await {
-        return;
-    }
-    let mut auth_failures: u32 = 0;
-    loop {
-        // Boxed: a sleeping loop then holds only its timer, not room for a whole poll's state
-        // (one loop per account, so this is most of what an idle account costs).
-        let Some(outcome) = Box::pin(poll(&task, &store, &cancel)).await else {
-            return;
+    // One group per concurrency cap (one per vendor), each with its queue of due accounts.
+    let mut caps: Vec<Arc<Semaphore>> = Vec::new();
+    let mut accounts: Vec<Scheduled> = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let group = match caps.iter().position(|c| Arc::ptr_eq(c, &task.limit)) {
+            Some(g) => g,
+            None => {
+                caps.push(task.limit.clone());
+                caps.len() - 1
+            }
         };
-        auth_failures = match &outcome {
-            Err(e) if e.reason == FailureReason::Auth => auth_failures.saturating_add(1),
+        accounts.push(Scheduled {
+            task: Arc::new(task),
+            group,
+            auth_failures: 0,
+        });
+    }
+    let mut timer = BinaryHeap::with_capacity(accounts.len());
+    for (i, a) in accounts.iter().enumerate() {
+        let delay = match a.task.due.get() {
+            Some(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
+            None => first_delay(defaults.startup_spread, a.task.schedule.interval),
+        };
+        timer.push(schedule(&a.task, &store, i, delay));
+    }
+    let mut queued: Vec<VecDeque<usize>> = vec![VecDeque::new(); caps.len()];
+    let (done, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    loop {
+        let now = Instant::now();
+        while let Some(Reverse((at, i))) = timer.peek().copied() {
+            if at > now {
+                break;
+            }
+            timer.pop();
+            queued[accounts[i].group].push_back(i);
+        }
+        for (cap, queue) in caps.iter().zip(&mut queued) {
+            while let Some(&i) = queue.front() {
+                let Ok(permit) = cap.clone().try_acquire_owned() else {
+                    break;
+                };
+                queue.pop_front();
+                let report = Report {
+                    index: i,
+                    outcome: None,
+                    cancelled: false,
+                    to: done.clone(),
+                };
+                let (task, store, cancel) =
+                    (accounts[i].task.clone(), store.clone(), cancel.clone());
+                tracker.spawn(async move {
+                    let mut report = report;
+                    match attempts(&task, &store, &cancel).await {
+                        Some(outcome) => report.outcome = Some(outcome),
+                        None => report.cancelled = true,
+                    }
+                    // Room for the next poll of the vendor before the loop hears of this one.
+                    drop(permit);
+                    drop(report);
+                });
+            }
+        }
+        let next = timer.peek().map(|Reverse((at, _))| *at);
+        let wake = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return,
+            Some((i, outcome)) = reports.recv() => {
+                let delay = accounts[i].next_delay(&outcome, &defaults, &store);
+                timer.push(schedule(&accounts[i].task, &store, i, delay));
+            }
+            _ = wake => {}
+        }
+    }
+}
+
+/// One account as the timer loop keeps it.
+struct Scheduled {
+    task: Arc<AccountTask>,
+    /// Its concurrency cap, by index.
+    group: usize,
+    /// `auth` failures in a row.
+    auth_failures: u32,
+}
+
+impl Scheduled {
+    /// How long after `outcome` the account polls again: the interval ± jitter, or longer when
+    /// the vendor asked for it or the credentials keep failing (logged and shown on the page).
+    fn next_delay(
+        &mut self,
+        outcome: &Result<(), PollError>,
+        defaults: &Defaults,
+        store: &Store,
+    ) -> Duration {
+        let task = &self.task;
+        self.auth_failures = match outcome {
+            Err(e) if e.reason == FailureReason::Auth => self.auth_failures.saturating_add(1),
             _ => 0,
         };
         let interval = jittered(task.schedule.interval, defaults.jitter);
-        let (delay, held) = match hold_off(&outcome, task.schedule.interval, auth_failures) {
+        let (delay, held) = match hold_off(outcome, task.schedule.interval, self.auth_failures) {
             Some((hold, why)) if hold > interval => (hold, Some(why)),
             _ => (interval, None),
         };
         if let Some(why) = &held {
             tracing::info!(vendor = task.key.vendor, account = %task.key.account, hold_s = delay.as_secs(), "next poll held off: {why}");
         }
-        store.set_next_poll(&task.key, after(delay));
-        task.due.set(after(delay));
         store.set_held(&task.key, held);
-        if !sleep(delay, &cancel).await {
+        delay
+    }
+}
+
+/// Notes when the account polls next (in its `Due`, kept across reloads, and for the landing
+/// page) and gives the timer's entry for it.
+fn schedule(
+    task: &AccountTask,
+    store: &Store,
+    index: usize,
+    delay: Duration,
+) -> Reverse<(Instant, usize)> {
+    store.set_next_poll(&task.key, after(delay));
+    task.due.set(after(delay));
+    let at = Instant::now()
+        .checked_add(delay)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86400));
+    Reverse((at, index))
+}
+
+/// A poll's report to the timer loop, sent when it is dropped: also when the poll's task
+/// panicked outside the vendor's code (which [`attempt_once`] catches), so that an account is
+/// never left out of the schedule. A cancelled poll reports nothing: its loop is ending.
+struct Report {
+    index: usize,
+    outcome: Option<Result<(), PollError>>,
+    cancelled: bool,
+    to: tokio::sync::mpsc::UnboundedSender<(usize, Result<(), PollError>)>,
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        if self.cancelled {
             return;
         }
+        let outcome = self.outcome.take().unwrap_or_else(|| {
+            Err(PollError::new(
+                FailureReason::Panic,
+                "the poll stopped before it recorded an outcome",
+            ))
+        });
+        let _ = self.to.send((self.index, outcome));
     }
 }
 
@@ -248,6 +384,15 @@ pub async fn poll(
         permit = task.limit.clone().acquire_owned() => permit.ok()?,
         _ = cancel.cancelled() => return None,
     };
+    attempts(task, store, cancel).await
+}
+
+/// The attempts of one poll, once its vendor's cap has let it start.
+async fn attempts(
+    task: &AccountTask,
+    store: &Store,
+    cancel: &CancellationToken,
+) -> Option<Result<(), PollError>> {
     let started = Instant::now();
     let mut attempt: u32 = 0;
     loop {
@@ -377,30 +522,6 @@ pub fn first_delay(spread: Duration, interval: Duration) -> Duration {
     spread.mul_f64(rand::rng().random_range(0.0..1.0))
 }
 
-/// Starts a loop per account on `tracker`. An account that was already scheduled (its `due` is
-/// set) keeps its next poll time, so a reload does not cause extra vendor calls.
-pub fn spawn_all(
-    tasks: Vec<AccountTask>,
-    defaults: &Defaults,
-    store: &Arc<Store>,
-    tracker: &TaskTracker,
-    cancel: &CancellationToken,
-) {
-    for task in tasks {
-        let delay = match task.due.get() {
-            Some(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
-            None => first_delay(defaults.startup_spread, task.schedule.interval),
-        };
-        tracker.spawn(run_account(
-            task,
-            defaults.clone(),
-            store.clone(),
-            delay,
-            cancel.clone(),
-        ));
-    }
-}
-
 /// The running accounts: replaced as a whole on reload, as one transaction.
 ///
 /// It owns what outlives one configuration: each account's call counters (so counters stay
@@ -477,13 +598,13 @@ impl Supervisor {
             .map(|t| (t.key.clone(), t.due.clone()))
             .collect();
         self.store.set_accounts(infos);
-        spawn_all(
+        self.tracker.spawn(run_accounts(
             tasks,
-            &config.defaults,
-            &self.store,
-            &self.tracker,
-            &self.current,
-        );
+            config.defaults.clone(),
+            self.store.clone(),
+            self.tracker.clone(),
+            self.current.clone(),
+        ));
         Ok(())
     }
 }
@@ -517,12 +638,20 @@ mod tests {
         hang: bool,
         secrets: Vec<&'static str>,
         limit_key: Option<&'static str>,
+        /// How long each poll takes, and how many run at once (now and at most).
+        busy: Duration,
+        in_flight: AtomicU32,
+        most_in_flight: AtomicU32,
     }
 
     impl Account for Scripted {
         fn poll<'a>(&'a self, _ctx: &'a PollContext) -> PollFuture<'a> {
             Box::pin(async move {
                 let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(self.busy).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 if self.hang {
                     std::future::pending::<()>().await;
                 }
@@ -583,6 +712,18 @@ mod tests {
             hang: false,
             secrets: Vec::new(),
             limit_key: None,
+            busy: Duration::ZERO,
+            in_flight: AtomicU32::new(0),
+            most_in_flight: AtomicU32::new(0),
+        }
+    }
+
+    /// First polls at once, intervals without jitter.
+    fn now_and_exactly() -> Defaults {
+        Defaults {
+            jitter: 0.0,
+            startup_spread: Duration::ZERO,
+            ..Defaults::default()
         }
     }
 
@@ -702,22 +843,11 @@ mod tests {
         store.set_accounts(vec![t1.info(), t2.info()]);
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let defaults = Defaults {
-            jitter: 0.0,
-            ..Defaults::default()
-        };
-        tracker.spawn(run_account(
-            t1,
-            defaults.clone(),
+        tracker.spawn(run_accounts(
+            vec![t1, t2],
+            now_and_exactly(),
             store.clone(),
-            Duration::ZERO,
-            cancel.clone(),
-        ));
-        tracker.spawn(run_account(
-            t2,
-            defaults,
-            store.clone(),
-            Duration::ZERO,
+            tracker.clone(),
             cancel.clone(),
         ));
         // Bounded wait for both accounts to poll a few times.
@@ -795,16 +925,13 @@ mod tests {
         t.schedule.interval = Duration::from_secs(10);
         store.set_accounts(vec![t.info()]);
         let cancel = CancellationToken::new();
-        let defaults = Defaults {
-            jitter: 0.0,
-            ..Defaults::default()
-        };
+
         let key = t.key.clone();
-        let handle = tokio::spawn(run_account(
-            t,
-            defaults,
+        let handle = tokio::spawn(run_accounts(
+            vec![t],
+            now_and_exactly(),
             store.clone(),
-            Duration::ZERO,
+            TaskTracker::new(),
             cancel.clone(),
         ));
         // Polls at 0, 10 (2nd failure: hold 20), 30 (3rd: 40), 70 (4th: 80), 150…
@@ -839,15 +966,12 @@ mod tests {
         t.schedule.interval = Duration::from_secs(10);
         store.set_accounts(vec![t.info()]);
         let cancel = CancellationToken::new();
-        let defaults = Defaults {
-            jitter: 0.0,
-            ..Defaults::default()
-        };
-        let handle = tokio::spawn(run_account(
-            t,
-            defaults,
+
+        let handle = tokio::spawn(run_accounts(
+            vec![t],
+            now_and_exactly(),
             store.clone(),
-            Duration::ZERO,
+            TaskTracker::new(),
             cancel.clone(),
         ));
         tokio::time::sleep(Duration::from_secs(299)).await;
@@ -973,6 +1097,121 @@ mod tests {
         );
         root.cancel();
         supervisor.wait().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timer_loop_keeps_the_vendor_cap_and_starts_waiting_accounts_in_due_order() {
+        let store = Arc::new(Store::new());
+        let cap = Arc::new(Semaphore::new(2));
+        let mut tasks = Vec::new();
+        let mut accounts = Vec::new();
+        for i in 0..6 {
+            let mut s = scripted(0, PollError::new(FailureReason::Api, ""));
+            s.busy = Duration::from_secs(1);
+            let (mut t, a) = task(&format!("a{i}"), s, 0);
+            t.schedule.interval = Duration::from_secs(3600);
+            t.schedule.timeout = Duration::from_secs(10);
+            t.limit = cap.clone();
+            // Due one after the other, 10 ms apart, all before the first poll ends.
+            t.due
+                .set(SystemTime::now() + Duration::from_millis(10 * i as u64));
+            tasks.push(t);
+            accounts.push(a);
+        }
+        store.set_accounts(tasks.iter().map(|t| t.info()).collect());
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        tracker.spawn(run_accounts(
+            tasks,
+            now_and_exactly(),
+            store.clone(),
+            tracker.clone(),
+            cancel.clone(),
+        ));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let calls: Vec<u32> = accounts
+            .iter()
+            .map(|a| a.calls.load(Ordering::SeqCst))
+            .collect();
+        assert_eq!(calls, [1, 1, 1, 1, 0, 0], "two at a time, in due order");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(accounts.iter().all(|a| a.calls.load(Ordering::SeqCst) == 1));
+        assert!(accounts
+            .iter()
+            .all(|a| a.most_in_flight.load(Ordering::SeqCst) == 1));
+        assert!(store.ready());
+        assert_eq!(cap.available_permits(), 2, "every permit given back");
+        cancel.cancel();
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sleeping_accounts_hold_no_task_and_keep_their_next_poll_time() {
+        let store = Arc::new(Store::new());
+        let mut tasks = Vec::new();
+        let mut accounts = Vec::new();
+        for i in 0..50 {
+            let (mut t, a) = task(
+                &format!("a{i}"),
+                scripted(0, PollError::new(FailureReason::Api, "")),
+                0,
+            );
+            t.schedule.interval = Duration::from_secs(60);
+            tasks.push(t);
+            accounts.push(a);
+        }
+        store.set_accounts(tasks.iter().map(|t| t.info()).collect());
+        let dues: Vec<Arc<Due>> = tasks.iter().map(|t| t.due.clone()).collect();
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        tracker.spawn(run_accounts(
+            tasks,
+            now_and_exactly(),
+            store.clone(),
+            tracker.clone(),
+            cancel.clone(),
+        ));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(store.ready(), "every account polled once");
+        assert_eq!(
+            tracker.len(),
+            1,
+            "only the timer loop is left while all sleep"
+        );
+        let next = dues[7].get().expect("scheduled");
+        let wait = next.duration_since(SystemTime::now()).unwrap_or_default();
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(accounts.iter().all(|a| a.calls.load(Ordering::SeqCst) == 2));
+        cancel.cancel();
+        tracker.close();
+        tracker.wait().await;
+        assert!(tracker.is_empty());
+    }
+
+    #[test]
+    fn a_poll_that_ends_without_an_outcome_still_reports_so_the_account_stays_scheduled() {
+        let (to, mut from) = tokio::sync::mpsc::unbounded_channel();
+        drop(Report {
+            index: 3,
+            outcome: None,
+            cancelled: false,
+            to: to.clone(),
+        });
+        let (i, outcome) = from.try_recv().expect("reported");
+        assert_eq!(i, 3);
+        assert_eq!(outcome.unwrap_err().reason, FailureReason::Panic);
+        drop(Report {
+            index: 4,
+            outcome: None,
+            cancelled: true,
+            to,
+        });
+        assert!(from.try_recv().is_err(), "a cancelled poll reports nothing");
     }
 
     #[tokio::test]
