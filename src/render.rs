@@ -321,7 +321,7 @@ fn changed_blocks(
     blocks: &[Arc<Block>],
     now: Instant,
 ) -> (u64, Globals, Vec<(usize, Vec<View>)>, usize) {
-    let entries: Vec<&Entry> = state.accounts.values().collect();
+    let entries: &[Entry] = state.accounts.values();
     let mut dirty = Vec::new();
     for (i, chunk) in entries.chunks(BLOCK).enumerate() {
         let current = blocks
@@ -867,6 +867,7 @@ mod tests {
         let infos: Vec<AccountInfo> = store.read(|s| {
             s.accounts
                 .values()
+                .iter()
                 .skip(1)
                 .map(|e| e.info.clone())
                 .collect()

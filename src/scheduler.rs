@@ -48,6 +48,13 @@ pub struct AccountTask {
     pub alerting: Arc<AlertSettings>,
 }
 
+/// What an account carries from one configuration to the next.
+#[derive(Clone, Default)]
+pub struct Carried {
+    pub stats: Arc<CallStats>,
+    pub due: Arc<Due>,
+}
+
 /// The earliest moment an account's next poll may start: the scheduled time while it sleeps,
 /// the end of the attempt's deadline while an attempt is in flight.
 #[derive(Debug, Default)]
@@ -75,13 +82,14 @@ impl AccountTask {
     }
 }
 
-/// Builds one task per account, with one concurrency cap per vendor. `stats` carries call
-/// counters over from a previous configuration so counters stay monotonic across reloads.
+/// Builds one task per account, with one concurrency cap per vendor. `previous` carries call
+/// counters and next-poll times over from a previous configuration, so counters stay monotonic
+/// and a reload causes no extra vendor calls.
 /// Accounts with the same TLS and proxy settings share one client from `clients`.
 pub fn tasks(
     config: &Config,
     clients: &Clients,
-    previous_stats: &HashMap<AccountKey, Arc<CallStats>>,
+    previous: &HashMap<AccountKey, Carried>,
 ) -> Vec<AccountTask> {
     let mut limits: HashMap<&'static str, Arc<Semaphore>> = HashMap::new();
     // One registry for the set (the supervisor puts its own, kept across reloads, in place).
@@ -98,7 +106,7 @@ pub fn tasks(
                 .entry(a.vendor.name)
                 .or_insert_with(|| Arc::new(Semaphore::new(config.defaults.max_concurrent_polls)))
                 .clone();
-            let stats = previous_stats.get(&key).cloned().unwrap_or_default();
+            let carried = previous.get(&key).cloned().unwrap_or_default();
             let http = clients.get(&a.http.client).unwrap_or_else(|e| {
                 // Settings were checked at load, so this is the system's store failing us.
                 tracing::error!(vendor = key.vendor, account = %key.account, "{e}; using the default client");
@@ -111,12 +119,12 @@ pub fn tasks(
                 ctx: PollContext {
                     http,
                     max_response_bytes: a.http.max_response_bytes,
-                    stats,
+                    stats: carried.stats,
                     attempt: 0,
                     limiters: limiters.clone(),
                 },
                 limit,
-                due: Default::default(),
+                due: carried.due,
                 alerting: Arc::new(a.alerting.clone()),
             }
         })
@@ -533,8 +541,7 @@ pub struct Supervisor {
     tracker: TaskTracker,
     root: CancellationToken,
     current: CancellationToken,
-    stats: HashMap<AccountKey, Arc<CallStats>>,
-    due: HashMap<AccountKey, Arc<Due>>,
+    carried: HashMap<AccountKey, Carried>,
     /// Rate limiters shared by accounts (e.g. one per Tencent SecretId), kept across reloads and
     /// pruned of the keys no account uses any more.
     limiters: Arc<Limiters>,
@@ -549,8 +556,7 @@ impl Supervisor {
             tracker: TaskTracker::new(),
             current: root.child_token(),
             root: root.clone(),
-            stats: HashMap::new(),
-            due: HashMap::new(),
+            carried: HashMap::new(),
             limiters: Default::default(),
         }
     }
@@ -566,11 +572,8 @@ impl Supervisor {
     /// or a panic — leaves the old set polling and is returned.
     pub fn apply(&mut self, config: &Config) -> Result<(), String> {
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut tasks = tasks(config, &self.clients, &self.stats);
+            let mut tasks = tasks(config, &self.clients, &self.carried);
             for t in &mut tasks {
-                if let Some(due) = self.due.get(&t.key) {
-                    t.due = due.clone();
-                }
                 t.ctx.limiters = self.limiters.clone();
             }
             let limiter_keys: Vec<String> = tasks
@@ -589,13 +592,15 @@ impl Supervisor {
         self.clients
             .retain(config.accounts.iter().map(|a| &a.http.client));
         self.limiters.retain(limiter_keys);
-        self.stats = tasks
+        self.carried = tasks
             .iter()
-            .map(|t| (t.key.clone(), t.ctx.stats.clone()))
-            .collect();
-        self.due = tasks
-            .iter()
-            .map(|t| (t.key.clone(), t.due.clone()))
+            .map(|t| {
+                let carried = Carried {
+                    stats: t.ctx.stats.clone(),
+                    due: t.due.clone(),
+                };
+                (t.key.clone(), carried)
+            })
             .collect();
         self.store.set_accounts(infos);
         self.tracker.spawn(run_accounts(

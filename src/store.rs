@@ -5,7 +5,6 @@
 //! ([`crate::render`]) knows when its bytes are out of date; it reads the state through
 //! [`Store::read`] and never changes it.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -100,10 +99,35 @@ impl Entry {
     }
 }
 
+/// The accounts in key order, in one vector sized to fit: one allocation for all of them, where
+/// a tree map spent a third of its nodes' room on empty slots and kept a second copy of each key.
+#[derive(Default)]
+pub struct Accounts(Vec<Entry>);
+
+impl Accounts {
+    /// Every account in key order.
+    pub fn values(&self) -> &[Entry] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn get_mut(&mut self, key: &AccountKey) -> Option<&mut Entry> {
+        let i = self.0.binary_search_by(|e| e.info.key.cmp(key)).ok()?;
+        Some(&mut self.0[i])
+    }
+}
+
 /// Everything the store holds. `generation` changes with every change.
 pub struct State {
     pub generation: u64,
-    pub accounts: BTreeMap<AccountKey, Entry>,
+    pub accounts: Accounts,
     pub reload_ok: bool,
     pub reload_success: Option<SystemTime>,
 }
@@ -123,7 +147,7 @@ impl Store {
         Self {
             state: Mutex::new(State {
                 generation: 0,
-                accounts: BTreeMap::new(),
+                accounts: Accounts::default(),
                 reload_ok: true,
                 reload_success: None,
             }),
@@ -150,18 +174,29 @@ impl Store {
     /// ones disappear from the exposition at once.
     pub fn set_accounts(&self, accounts: Vec<AccountInfo>) {
         self.change(|state| {
-            let mut old = std::mem::take(&mut state.accounts);
-            for info in accounts {
-                let mut entry = match old.remove(&info.key) {
-                    Some(mut e) => {
-                        e.info = info;
-                        e
-                    }
-                    None => Entry::new(info),
-                };
-                entry.stamp = state.generation;
-                state.accounts.insert(entry.info.key.clone(), entry);
-            }
+            // The config keeps names unique within a vendor; a key given twice counts once.
+            let mut accounts = accounts;
+            accounts.sort_by(|a, b| a.key.cmp(&b.key));
+            accounts.dedup_by(|a, b| a.key == b.key);
+            // Both in key order: one walk pairs each account with its old entry.
+            let mut old = std::mem::take(&mut state.accounts).0.into_iter().peekable();
+            let mut entries: Vec<Entry> = accounts
+                .into_iter()
+                .map(|info| {
+                    while old.next_if(|e| e.info.key < info.key).is_some() {}
+                    let mut entry = match old.next_if(|e| e.info.key == info.key) {
+                        Some(mut e) => {
+                            e.info = info;
+                            e
+                        }
+                        None => Entry::new(info),
+                    };
+                    entry.stamp = state.generation;
+                    entry
+                })
+                .collect();
+            entries.shrink_to_fit();
+            state.accounts = Accounts(entries);
         });
     }
 
@@ -234,7 +269,12 @@ impl Store {
     /// since readiness probes ask often and the lock is the one every poll completion takes.
     pub fn waiting(&self) -> (usize, usize) {
         let state = self.state.lock().expect("store lock");
-        let waiting = state.accounts.values().filter(|e| !e.attempted).count();
+        let waiting = state
+            .accounts
+            .values()
+            .iter()
+            .filter(|e| !e.attempted)
+            .count();
         (waiting, state.accounts.len())
     }
 
@@ -243,6 +283,7 @@ impl Store {
         state
             .accounts
             .values()
+            .iter()
             .map(|e| AccountStatus {
                 key: e.info.key.clone(),
                 description: e.info.description.clone(),
@@ -264,6 +305,62 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(vendor: &'static str, account: &str) -> AccountInfo {
+        AccountInfo {
+            key: AccountKey {
+                vendor,
+                account: account.into(),
+            },
+            interval: Duration::from_secs(60),
+            max_staleness: Duration::from_secs(180),
+            description: String::new(),
+            stats: Default::default(),
+            alerting: Default::default(),
+        }
+    }
+
+    #[test]
+    fn accounts_are_kept_in_key_order_and_a_new_set_keeps_the_data_of_those_that_stay() {
+        let store = Store::new();
+        let names = ["m", "b", "z", "a", "q"];
+        store.set_accounts(names.iter().map(|n| info("koodrive", n)).collect());
+        for n in ["b", "q", "z"] {
+            let key = info("koodrive", n).key;
+            store.record_success(&key, Samples::new(), Duration::ZERO);
+        }
+        // Reordered, one removed ("m"), one added ("c", and one of another vendor).
+        let next = ["z", "c", "q", "a", "b"];
+        let mut infos: Vec<AccountInfo> = next.iter().map(|n| info("koodrive", n)).collect();
+        infos.push(info("tencent_cwp", "a"));
+        store.set_accounts(infos);
+        let statuses = store.statuses();
+        let order: Vec<(&str, &str)> = statuses
+            .iter()
+            .map(|s| (s.key.vendor, s.key.account.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("koodrive", "a"),
+                ("koodrive", "b"),
+                ("koodrive", "c"),
+                ("koodrive", "q"),
+                ("koodrive", "z"),
+                ("tencent_cwp", "a")
+            ]
+        );
+        let polled: Vec<bool> = statuses.iter().map(|s| s.attempted).collect();
+        assert_eq!(polled, [false, true, false, true, true, false]);
+        assert_eq!(store.waiting(), (3, 6));
+        let key = info("koodrive", "c").key;
+        store.record_failure(
+            &key,
+            &PollError::new(FailureReason::Auth, "no"),
+            Duration::ZERO,
+        );
+        assert_eq!(store.waiting(), (2, 6), "found by its key");
+    }
 
     #[test]
     fn failure_counts_are_indexed_in_the_order_of_all_reasons() {
