@@ -108,16 +108,23 @@ pub struct Sample {
     pub value: f64,
 }
 
-#[derive(Debug, Clone)]
-pub struct Family {
+/// One family's samples, as [`Samples::families`] hands them out.
+#[derive(Debug, Clone, Copy)]
+pub struct Family<'a> {
     pub desc: &'static MetricDesc,
-    pub samples: Vec<Sample>,
+    pub samples: &'a [Sample],
 }
 
 /// The samples one poll produced, grouped by family in the order they were first added.
+///
+/// All samples sit in one vector, each family's in one run, with a second small vector saying
+/// where each family's run ends: a snapshot is kept per account until its next poll, and one
+/// vector per family was most of the allocations an account's snapshot made.
 #[derive(Debug, Clone, Default)]
 pub struct Samples {
-    families: Vec<Family>,
+    /// Each family, with the end of its run in `samples`.
+    families: Vec<(&'static MetricDesc, usize)>,
+    samples: Vec<Sample>,
 }
 
 impl Samples {
@@ -127,21 +134,29 @@ impl Samples {
 
     /// Adds one sample with extra labels.
     pub fn push(&mut self, desc: &'static MetricDesc, labels: Labels, value: f64) {
-        let family = match self
+        let sample = Sample { labels, value };
+        match self
             .families
-            .iter_mut()
-            .position(|f| std::ptr::eq(f.desc, desc))
+            .iter()
+            .position(|(d, _)| std::ptr::eq(*d, desc))
         {
-            Some(i) => &mut self.families[i],
-            None => {
-                self.families.push(Family {
-                    desc,
-                    samples: Vec::new(),
-                });
-                self.families.last_mut().expect("just pushed")
+            // Vendors add a family's samples one after the other: the last family grows at the end.
+            Some(i) if i + 1 == self.families.len() => {
+                self.samples.push(sample);
+                self.families[i].1 += 1;
             }
-        };
-        family.samples.push(Sample { labels, value });
+            // An earlier family: its run grows in place, and the runs after it move along.
+            Some(i) => {
+                self.samples.insert(self.families[i].1, sample);
+                for f in &mut self.families[i..] {
+                    f.1 += 1;
+                }
+            }
+            None => {
+                self.samples.push(sample);
+                self.families.push((desc, self.samples.len()));
+            }
+        }
     }
 
     /// Adds one sample without extra labels.
@@ -173,22 +188,36 @@ impl Samples {
     /// until the account's next poll, one per account.
     pub fn shrink_to_fit(&mut self) {
         self.families.shrink_to_fit();
-        for f in &mut self.families {
-            f.samples.shrink_to_fit();
-        }
+        self.samples.shrink_to_fit();
     }
 
-    pub fn families(&self) -> &[Family] {
-        &self.families
+    /// Every family in the order first added, with its samples in the order added.
+    pub fn families(&self) -> impl ExactSizeIterator<Item = Family<'_>> + Clone + '_ {
+        self.families.iter().enumerate().map(|(i, &(desc, end))| {
+            let start = if i == 0 { 0 } else { self.families[i - 1].1 };
+            Family {
+                desc,
+                samples: &self.samples[start..end],
+            }
+        })
+    }
+
+    /// True when no sample was added.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// How many samples there are, over all families.
+    pub fn len(&self) -> usize {
+        self.samples.len()
     }
 
     /// The value of the first sample of `name` whose labels include all of `labels`.
     /// Meant for tests and the `--once` summary.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        self.families
-            .iter()
+        self.families()
             .filter(|f| f.desc.name == name)
-            .flat_map(|f| &f.samples)
+            .flat_map(|f| f.samples)
             .find_map(|s| {
                 labels
                     .iter()
@@ -432,9 +461,21 @@ mod tests {
         s.set(&C, 2.0);
         s.push(&G, vec![("pool", "vip".into())], 3.0);
         s.set_some(&C, None);
-        assert_eq!(s.families().len(), 2);
-        assert_eq!(s.families()[0].samples.len(), 2);
+        let families: Vec<Family> = s.families().collect();
+        assert_eq!(families.len(), 2);
+        assert_eq!(families[0].desc.name, "x_capacity_bytes");
+        let pools: Vec<(&str, f64)> = families[0]
+            .samples
+            .iter()
+            .map(|x| (x.labels[0].1.as_str(), x.value))
+            .collect();
+        assert_eq!(
+            pools,
+            [("all", 1.0), ("vip", 3.0)],
+            "one run, in the order added"
+        );
         assert_eq!(s.value("x_capacity_bytes", &[("pool", "vip")]), Some(3.0));
-        assert_eq!(s.families()[1].samples.len(), 1);
+        assert_eq!(families[1].samples.len(), 1);
+        assert_eq!(s.len(), 3);
     }
 }

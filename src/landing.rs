@@ -34,7 +34,6 @@ pub fn figures(vendor: &str, s: &Samples, now: SystemTime) -> Vec<String> {
         "koodrive" => {
             let used: Option<f64> = s
                 .families()
-                .iter()
                 .find(|f| f.desc.name == "koodrive_used_bytes")
                 .map(|f| f.samples.iter().map(|x| x.value).sum());
             if let (Some(used), Some(cap)) = (used, v("koodrive_capacity_bytes", &[])) {

@@ -389,7 +389,7 @@ fn render_block(views: &[View], deflater: &mut Deflater) -> Block {
                 .entry(f.desc.name)
                 .or_insert_with(|| (f.desc, String::new()))
                 .1;
-            for s in &f.samples {
+            for s in f.samples {
                 write_sample(
                     out,
                     f.desc,

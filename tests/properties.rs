@@ -124,7 +124,7 @@ fn http_json_mapping() -> Value {
 /// Every sample of an accepted answer is finite.
 fn assert_finite(samples: &Samples) -> Result<(), TestCaseError> {
     for family in samples.families() {
-        for s in &family.samples {
+        for s in family.samples {
             prop_assert!(s.value.is_finite(), "{} = {}", family.desc.name, s.value);
         }
     }
@@ -149,7 +149,7 @@ proptest! {
         if let Ok(samples) = answers::http_json(&http_json_mapping(), body.as_bytes()) {
             assert_finite(&samples)?;
             for family in samples.families() {
-                for s in &family.samples {
+                for s in family.samples {
                     prop_assert!(s.value >= 0.0, "{} = {}", family.desc.name, s.value);
                 }
             }

@@ -15,14 +15,14 @@ use super::{FailureReason, PollError};
 /// timestamp, none of which can be negative; only families named `…_code` carry identifiers,
 /// which may be any finite number.
 pub fn check(samples: &Samples) -> Result<(), PollError> {
-    if samples.families().iter().all(|f| f.samples.is_empty()) {
+    if samples.is_empty() {
         return Err(PollError::new(
             FailureReason::Decode,
             "the answers have none of the expected fields (an empty list or object where the data should be)",
         ));
     }
     for family in samples.families() {
-        for sample in &family.samples {
+        for sample in family.samples {
             let v = sample.value;
             let negative_allowed =
                 family.desc.name.ends_with("_code") && family.desc.kind == MetricType::Gauge;

@@ -131,7 +131,7 @@ pub trait Account: Send + Sync + 'static {
 pub fn sample_lines(samples: &Samples) -> Vec<String> {
     let mut lines = Vec::new();
     for family in samples.families() {
-        for s in &family.samples {
+        for s in family.samples {
             let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
             if labels.is_empty() {
                 lines.push(format!("{} {}", family.desc.name, s.value));

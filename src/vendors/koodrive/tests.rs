@@ -214,7 +214,7 @@ fn unknown_status_and_missing_fields() {
         assert_eq!(s.value(name, &[]), None, "{name}");
     }
     let (q, svc) = decode(r#"{"code":0,"data":{}}"#, r#"{"code":0,"data":{}}"#);
-    assert!(samples(&q, &svc, Units::default()).families().is_empty());
+    assert!(samples(&q, &svc, Units::default()).is_empty());
 }
 
 #[test]
