@@ -93,6 +93,7 @@ pub async fn run(
     // they use. Parsing went through far more memory than it keeps; hand that back.
     drop(config);
     memory::release_free_memory();
+    tokio::spawn(memory::release_periodically(root.clone()));
 
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let reloader = {
