@@ -45,6 +45,26 @@ impl Segment {
     pub fn deflated_len(&self) -> usize {
         self.deflated.len()
     }
+
+    /// The segments one after the other, as one segment: their compressed bytes copied together
+    /// (a run of sync-flushed pieces is itself one), their CRCs combined.
+    pub fn join<'a>(segments: impl IntoIterator<Item = &'a Segment> + Clone) -> Segment {
+        let size: usize = segments.clone().into_iter().map(|s| s.deflated.len()).sum();
+        let mut deflated = Vec::with_capacity(size);
+        let (mut crc, mut shift, mut len) = (0u32, crc::ONE, 0u64);
+        for s in segments {
+            deflated.extend_from_slice(&s.deflated);
+            crc = crc::combine(crc, s.crc, s.shift);
+            shift = crc::product(shift, s.shift);
+            len += s.len;
+        }
+        Segment {
+            deflated: Bytes::from(deflated),
+            crc,
+            shift,
+            len,
+        }
+    }
 }
 
 /// Makes segments, reusing one compressor (its tables are large: allocating them per piece would
@@ -101,8 +121,20 @@ pub struct GzipBody {
 
 impl GzipBody {
     pub fn assemble<'a>(segments: impl IntoIterator<Item = &'a Segment> + Clone) -> Self {
+        Self::assemble_into(Vec::new(), segments)
+    }
+
+    /// Like [`GzipBody::assemble`], in `buffer` (emptied first): a previous body's, given back by
+    /// [`GzipBody::into_buffer`], so that a body's worth of fresh pages need not be mapped and
+    /// faulted in on every render.
+    pub fn assemble_into<'a>(
+        mut buffer: Vec<u8>,
+        segments: impl IntoIterator<Item = &'a Segment> + Clone,
+    ) -> Self {
         let size: usize = segments.clone().into_iter().map(|s| s.deflated.len()).sum();
-        let mut out = Vec::with_capacity(GZIP_HEADER.len() + size + FINAL_BLOCK.len() + 8);
+        buffer.clear();
+        buffer.reserve(GZIP_HEADER.len() + size + FINAL_BLOCK.len() + 8);
+        let mut out = buffer;
         out.extend_from_slice(&GZIP_HEADER);
         let mut crc = 0u32;
         let mut text_len = 0u64;
@@ -128,6 +160,12 @@ impl GzipBody {
 
     pub fn bytes(&self) -> &Bytes {
         &self.bytes
+    }
+
+    /// The body's memory, when nothing else holds the body any more (no response is still
+    /// sending it).
+    pub fn into_buffer(self) -> Option<Vec<u8>> {
+        self.bytes.try_into_mut().ok().map(Vec::from)
     }
 
     /// Length of the text it decompresses to.
@@ -269,6 +307,14 @@ mod crc {
         p
     }
 
+    /// The factor of appending nothing: x^0.
+    pub const ONE: u32 = 1 << 31;
+
+    /// The factor of appending A then B, from theirs.
+    pub fn product(shift_a: u32, shift_b: u32) -> u32 {
+        multmodp(shift_a, shift_b)
+    }
+
     /// CRC of A followed by B, from CRC(A), CRC(B) and B's shift factor.
     pub fn combine(crc_a: u32, crc_b: u32, shift_b: u32) -> u32 {
         multmodp(shift_b, crc_a) ^ crc_b
@@ -300,6 +346,50 @@ mod tests {
             })
             .collect::<String>()
             .into_bytes()
+    }
+
+    #[test]
+    fn a_body_given_back_is_reused_only_when_nothing_else_holds_it() {
+        let mut d = Deflater::new();
+        let segments: Vec<Segment> = (0..4).map(|i| d.segment(&text(300, i))).collect();
+        let first = GzipBody::assemble(&segments);
+        let at = first.bytes().as_ptr();
+        let held = first.bytes().clone();
+        assert!(
+            first.clone().into_buffer().is_none(),
+            "a response still holds it"
+        );
+        drop(held);
+        let buffer = first.into_buffer().expect("nobody else holds it");
+        assert_eq!(buffer.as_ptr(), at, "the same memory");
+        let second = GzipBody::assemble_into(buffer, &segments[1..]);
+        assert_eq!(second.bytes().as_ptr(), at);
+        let want: Vec<u8> = (1..4).flat_map(|i| text(300, i)).collect();
+        assert_eq!(gunzip(second.bytes()), want);
+    }
+
+    #[test]
+    fn joined_segments_are_one_segment_of_their_texts() {
+        let mut d = Deflater::new();
+        let pieces: Vec<Vec<u8>> = vec![text(40, 1), Vec::new(), text(900, 2), text(2, 3)];
+        let segments: Vec<Segment> = pieces.iter().map(|p| d.segment(p)).collect();
+        let joined = Segment::join(&segments[1..]);
+        let whole = d.segment(&pieces[1..].concat());
+        assert_eq!(
+            (joined.crc, joined.shift, joined.len),
+            (whole.crc, whole.shift, whole.len)
+        );
+        let body = GzipBody::assemble([&segments[0], &joined, &Segment::join([])]);
+        assert_eq!(gunzip(body.bytes()), pieces.concat());
+        let nested = Segment::join([
+            &Segment::join(&segments[..2]),
+            &Segment::join(&segments[2..]),
+        ]);
+        assert_eq!(
+            gunzip(GzipBody::assemble([&nested]).bytes()),
+            pieces.concat(),
+            "joins of joins"
+        );
     }
 
     #[test]

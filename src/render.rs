@@ -129,6 +129,8 @@ impl From<Format> for FormatKey {
 /// Small enough that a change costs little, large enough that each block's piece of a family
 /// compresses well on its own.
 const BLOCK: usize = 32;
+/// Blocks per page: at 10,000 accounts, 20 pages of 512 accounts.
+const PAGE: usize = 16;
 /// Expositions up to this size also keep their plain text, and compress as one stream (better
 /// ratio); larger ones keep only the compressed form and inflate it for plain scrapes.
 const KEEP_PLAIN_MAX: u64 = 1 << 20;
@@ -209,33 +211,108 @@ struct View {
     fresh: Option<(Arc<Snapshot>, Instant)>,
 }
 
+/// Each family's lines of a run of accounts, compressed.
+#[derive(Default)]
+struct Columns {
+    /// The lines of each of [`PER_ACCOUNT`] (None: no lines).
+    own: [Option<Segment>; PER_ACCOUNT.len()],
+    /// The lines of each vendor family, in name order.
+    vendor: Vec<(&'static MetricDesc, Segment)>,
+}
+
+impl Columns {
+    /// The columns of runs one after the other: each family's pieces joined.
+    fn join<'a>(runs: impl Iterator<Item = &'a Columns> + Clone) -> Columns {
+        let mut joined = Columns::default();
+        for (i, slot) in joined.own.iter_mut().enumerate() {
+            let pieces = runs.clone().filter_map(|c| c.own[i].as_ref());
+            if pieces.clone().next().is_some() {
+                *slot = Some(Segment::join(pieces));
+            }
+        }
+        let mut vendor: BTreeMap<&'static str, &'static MetricDesc> = BTreeMap::new();
+        for c in runs.clone() {
+            for (desc, _) in &c.vendor {
+                vendor.entry(desc.name).or_insert(desc);
+            }
+        }
+        joined.vendor = vendor
+            .into_values()
+            .map(|desc| {
+                (
+                    desc,
+                    Segment::join(runs.clone().filter_map(|c| c.family(desc))),
+                )
+            })
+            .collect();
+        joined
+    }
+
+    /// The lines of a vendor family, if the run has any.
+    fn family(&self, desc: &MetricDesc) -> Option<&Segment> {
+        self.vendor
+            .binary_search_by(|(d, _)| d.name.cmp(desc.name))
+            .ok()
+            .map(|i| &self.vendor[i].1)
+    }
+}
+
 /// One block of accounts, rendered and compressed.
 struct Block {
     /// The store's change stamp of each of its accounts when it was rendered.
     stamps: Vec<u64>,
     /// When the first of its snapshots turns stale.
     expires: Option<Instant>,
-    /// The block's lines of each of [`PER_ACCOUNT`] (None: no lines).
-    own: [Option<Segment>; PER_ACCOUNT.len()],
-    /// The block's lines of each vendor family, in name order.
-    vendor: Vec<(&'static MetricDesc, Segment)>,
+    columns: Columns,
+}
+
+/// [`PAGE`] blocks in a row, their columns joined: a body is assembled from pages, so that after
+/// one account's poll the bytes copied and the CRCs combined are those of one page, then one
+/// piece per page and family, instead of one piece per block and family.
+struct Page {
+    /// The blocks it was joined from.
+    from: Vec<Arc<Block>>,
+    columns: Columns,
+}
+
+impl Page {
+    fn of(blocks: &[Arc<Block>]) -> Page {
+        Page {
+            from: blocks.to_vec(),
+            columns: Columns::join(blocks.iter().map(|b| &b.columns)),
+        }
+    }
+
+    fn current(&self, blocks: &[Arc<Block>]) -> bool {
+        self.from.len() == blocks.len()
+            && self.from.iter().zip(blocks).all(|(a, b)| Arc::ptr_eq(a, b))
+    }
 }
 
 impl Block {
-    fn current(&self, stamps: impl ExactSizeIterator<Item = u64>, now: Instant) -> bool {
-        self.stamps.len() == stamps.len()
-            && self.stamps.iter().copied().eq(stamps)
-            && self.expires.is_none_or(|t| now < t)
+    fn current(&self, stamps: &[u64], now: Instant) -> bool {
+        self.stamps == stamps && self.expires.is_none_or(|t| now < t)
     }
 }
 
 #[derive(Default)]
 struct Cache {
     blocks: Vec<Arc<Block>>,
+    /// The blocks, [`PAGE`] at a time.
+    pages: Vec<Page>,
+    /// One compressor for every render (its tables are large to allocate and clear).
+    deflater: Deflater,
     /// Compressed family headers, by format and family name: they never change.
     headers: HashMap<(FormatKey, &'static str), Segment>,
     /// The latest rendering of each format; a stale one is dropped as soon as another is made.
     rendered: BTreeMap<FormatKey, Arc<Rendered>>,
+}
+
+/// Accounts per block and blocks per page (smaller in tests, to have many of each).
+#[derive(Clone, Copy, Debug)]
+struct Sizes {
+    block: usize,
+    page: usize,
 }
 
 /// Renders a store's state into the exposition and keeps the pieces until they change.
@@ -243,6 +320,7 @@ pub struct Renderer {
     store: Arc<Store>,
     cache: Mutex<Cache>,
     keep_plain_max: u64,
+    sizes: Sizes,
     /// Whether the process's own `process_*` series are appended (off only where a test
     /// compares two renderings byte for byte: those readings change between any two).
     process_metrics: bool,
@@ -254,6 +332,10 @@ impl Renderer {
             store,
             cache: Mutex::new(Cache::default()),
             keep_plain_max: KEEP_PLAIN_MAX,
+            sizes: Sizes {
+                block: BLOCK,
+                page: PAGE,
+            },
             process_metrics: true,
         }
     }
@@ -281,25 +363,44 @@ impl Renderer {
         }
         let (generation, globals, dirty, count) = self
             .store
-            .read(|state| changed_blocks(state, &cache.blocks, now));
-        let mut deflater = Deflater::new();
+            .read(|state| changed_blocks(state, &cache.blocks, self.sizes.block, now));
+        let cache = &mut *cache;
+        let copied = now.elapsed();
+        let rendered_blocks = dirty.len();
         cache.blocks.truncate(count);
         for (i, views) in dirty {
-            let block = Arc::new(render_block(&views, &mut deflater));
+            let block = Arc::new(render_block(&views, &mut cache.deflater));
             match cache.blocks.get_mut(i) {
                 Some(slot) => *slot = block,
                 None => cache.blocks.push(block),
             }
         }
+        let blocks = &cache.blocks;
+        cache.pages.truncate(blocks.len().div_ceil(self.sizes.page));
+        for (i, run) in blocks.chunks(self.sizes.page).enumerate() {
+            match cache.pages.get_mut(i) {
+                Some(page) if page.current(run) => {}
+                Some(page) => *page = Page::of(run),
+                None => cache.pages.push(Page::of(run)),
+            }
+        }
+        let joined = now.elapsed();
         let rendered = Arc::new(assemble(
-            &mut cache,
+            cache,
             &globals,
             generation,
             format,
             self.keep_plain_max,
             self.process_metrics,
-            &mut deflater,
         ));
+        tracing::debug!(
+            blocks = rendered_blocks,
+            copy_us = copied.as_micros() as u64,
+            render_and_join_us = (joined - copied).as_micros() as u64,
+            assemble_us = (now.elapsed() - joined).as_micros() as u64,
+            bytes = rendered.gzip().len(),
+            "exposition rendered"
+        );
         // A rendering of the other format made before this change is out of date: not kept.
         cache.rendered.retain(|_, r| r.generation == generation);
         cache.rendered.insert(format.into(), rendered.clone());
@@ -319,16 +420,20 @@ struct Globals {
 fn changed_blocks(
     state: &State,
     blocks: &[Arc<Block>],
+    block: usize,
     now: Instant,
 ) -> (u64, Globals, Vec<(usize, Vec<View>)>, usize) {
     let entries: &[Entry] = state.accounts.values();
+    let stamps = state.accounts.stamps();
     let mut dirty = Vec::new();
-    for (i, chunk) in entries.chunks(BLOCK).enumerate() {
-        let current = blocks
-            .get(i)
-            .is_some_and(|b| b.current(chunk.iter().map(|e| e.stamp), now));
+    for (i, (chunk, stamps)) in entries.chunks(block).zip(stamps.chunks(block)).enumerate() {
+        let current = blocks.get(i).is_some_and(|b| b.current(stamps, now));
         if !current {
-            dirty.push((i, chunk.iter().map(|e| view(e, now)).collect()));
+            let views = chunk
+                .iter()
+                .zip(stamps)
+                .map(|(e, &stamp)| view(e, stamp, now));
+            dirty.push((i, views.collect()));
         }
     }
     let globals = Globals {
@@ -340,13 +445,13 @@ fn changed_blocks(
         state.generation,
         globals,
         dirty,
-        entries.len().div_ceil(BLOCK),
+        entries.len().div_ceil(block),
     )
 }
 
-fn view(e: &Entry, now: Instant) -> View {
+fn view(e: &Entry, stamp: u64, now: Instant) -> View {
     View {
-        stamp: e.stamp,
+        stamp,
         key: e.info.key.clone(),
         up: e.up,
         last_success: e.snapshot.as_ref().map(|s| s.taken),
@@ -403,11 +508,13 @@ fn render_block(views: &[View], deflater: &mut Deflater) -> Block {
     Block {
         stamps: views.iter().map(|v| v.stamp).collect(),
         expires,
-        own,
-        vendor: families
-            .into_values()
-            .map(|(desc, text)| (desc, deflater.segment(text.as_bytes())))
-            .collect(),
+        columns: Columns {
+            own,
+            vendor: families
+                .into_values()
+                .map(|(desc, text)| (desc, deflater.segment(text.as_bytes())))
+                .collect(),
+        },
     }
 }
 
@@ -474,8 +581,21 @@ fn assemble(
     format: Format,
     keep_plain_max: u64,
     process_metrics: bool,
-    deflater: &mut Deflater,
 ) -> Rendered {
+    let Cache {
+        blocks,
+        pages,
+        headers,
+        deflater,
+        rendered,
+    } = cache;
+    // The previous body of this format, out of date now, lends its memory when no response is
+    // still sending it.
+    let buffer = rendered
+        .remove(&format.into())
+        .and_then(Arc::into_inner)
+        .and_then(|old| old.gzip.into_buffer())
+        .unwrap_or_default();
     let mut top = String::new();
     write_header(&mut top, &BUILD_INFO, format);
     write_sample(
@@ -506,9 +626,6 @@ fn assemble(
     write_eof(&mut eof, format);
     let eof = deflater.segment(eof.as_bytes());
 
-    let Cache {
-        blocks, headers, ..
-    } = cache;
     let mut header = |desc: &'static MetricDesc| -> Segment {
         headers
             .entry((format.into(), desc.name))
@@ -523,23 +640,18 @@ fn assemble(
     if globals.accounts > 0 {
         for (i, desc) in PER_ACCOUNT.iter().enumerate() {
             parts.push(header(desc));
-            parts.extend(blocks.iter().filter_map(|b| b.own[i].clone()));
+            parts.extend(pages.iter().filter_map(|p| p.columns.own[i].clone()));
         }
     }
     let mut vendor: BTreeMap<&'static str, &'static MetricDesc> = BTreeMap::new();
-    for b in blocks.iter() {
-        for (desc, _) in &b.vendor {
+    for p in pages.iter() {
+        for (desc, _) in &p.columns.vendor {
             vendor.entry(desc.name).or_insert(desc);
         }
     }
     for desc in vendor.into_values() {
         parts.push(header(desc));
-        parts.extend(blocks.iter().filter_map(|b| {
-            b.vendor
-                .binary_search_by(|(d, _)| d.name.cmp(desc.name))
-                .ok()
-                .map(|i| b.vendor[i].1.clone())
-        }));
+        parts.extend(pages.iter().filter_map(|p| p.columns.family(desc).cloned()));
     }
     // The process's own series are read fresh (at most MAX_AGE old), never cached per block.
     let mut process = String::new();
@@ -551,7 +663,7 @@ fn assemble(
     }
     parts.push(eof);
 
-    let mut gzip = GzipBody::assemble(&parts);
+    let mut gzip = GzipBody::assemble_into(buffer, &parts);
     let plain = (gzip.text_len() <= keep_plain_max).then(|| {
         let plain = gzip.inflate();
         gzip = GzipBody::whole(&plain);
@@ -800,9 +912,11 @@ mod tests {
         // The fixtures were written by the renderer that rendered everything into one buffer.
         let store = Arc::new(Store::new());
         scenario(&store);
-        for keep_plain_max in [KEEP_PLAIN_MAX, 0] {
+        let small = Sizes { block: 4, page: 3 };
+        for (keep_plain_max, sizes) in [(KEEP_PLAIN_MAX, None), (0, None), (0, Some(small))] {
             let mut renderer = Renderer::new(store.clone()).without_process_metrics();
             renderer.keep_plain_max = keep_plain_max;
+            renderer.sizes = sizes.unwrap_or(renderer.sizes);
             for (format, want) in [
                 (
                     Format::Classic,
@@ -855,6 +969,69 @@ mod tests {
         for format in [Format::OpenMetrics, Format::Classic] {
             assert_eq!(both(&renderer, format), both(&fresh, format));
         }
+    }
+
+    #[test]
+    fn after_a_change_only_its_page_is_joined_again() {
+        let store = Arc::new(Store::new());
+        scenario(&store);
+        let mut renderer = Renderer::new(store.clone()).without_process_metrics();
+        renderer.sizes = Sizes { block: 4, page: 3 };
+        both(&renderer, Format::Classic);
+        let joined = |r: &Renderer| -> Vec<Vec<*const Block>> {
+            let cache = r.cache.lock().unwrap();
+            cache
+                .pages
+                .iter()
+                .map(|p| p.from.iter().map(Arc::as_ptr).collect())
+                .collect()
+        };
+        let before = joined(&renderer);
+        assert_eq!(before.len(), 75usize.div_ceil(4).div_ceil(3), "{before:?}");
+        let key = AccountKey {
+            vendor: "wecom_wedrive",
+            account: "acct040".into(),
+        };
+        store.record_success(&key, samples(99.0), Duration::from_millis(3));
+        let text = both(&renderer, Format::Classic);
+        assert!(text.contains("v_seats{account=\"acct040\"} 99\n"), "{text}");
+        let after = joined(&renderer);
+        let changed: Vec<usize> = (0..after.len())
+            .filter(|&i| before[i] != after[i])
+            .collect();
+        let position = store.read(|s| {
+            s.accounts
+                .values()
+                .iter()
+                .position(|e| e.info.key == key)
+                .unwrap()
+        });
+        assert_eq!(
+            changed,
+            vec![position / 4 / 3],
+            "only the page of its block"
+        );
+        let mut fresh = Renderer::new(store.clone()).without_process_metrics();
+        fresh.sizes = Sizes { block: 7, page: 2 };
+        for format in [Format::OpenMetrics, Format::Classic] {
+            assert_eq!(both(&renderer, format), both(&fresh, format));
+        }
+        // Fewer accounts: fewer blocks and pages, the last page joined again, same bytes.
+        let infos: Vec<AccountInfo> = store.read(|s| {
+            s.accounts
+                .values()
+                .iter()
+                .take(30)
+                .map(|e| e.info.clone())
+                .collect()
+        });
+        store.set_accounts(infos);
+        let fresh = Renderer::new(store.clone()).without_process_metrics();
+        assert_eq!(
+            both(&renderer, Format::Classic),
+            both(&fresh, Format::Classic)
+        );
+        assert_eq!(joined(&renderer).len(), 30usize.div_ceil(4).div_ceil(3));
     }
 
     #[test]
