@@ -82,7 +82,10 @@ impl Default for Deflater {
 impl Deflater {
     pub fn new() -> Self {
         Self {
-            compress: Compress::new(Compression::fast(), false),
+            // Level 2 of the zlib-rs backend: as small as miniz_oxide's fastest level, several
+            // times faster at these small pieces (and its reset clears far less memory); its
+            // level 1 is faster still but a quarter larger.
+            compress: Compress::new(Compression::new(2), false),
         }
     }
 
