@@ -4,9 +4,11 @@
 //! Rendering is proportional to what changed. Accounts are taken in blocks of [`BLOCK`] in the
 //! store's order; each block's lines of each family are rendered (escaped, numbers formatted)
 //! once when one of its accounts changes (a poll outcome, a reload, its data turning stale) and
-//! kept only compressed ([`crate::chunks`]). A scrape after a change renders the changed blocks
-//! and splices every block's compressed pieces under the family headers: the sample lines are the
-//! same in both text formats, so both formats share the blocks and differ only in their headers.
+//! kept only compressed ([`crate::chunks`]). Blocks are joined [`PAGE`] at a time into pages,
+//! each family's pieces into one. A scrape after a change renders the changed blocks, joins their
+//! pages again, and splices every page's compressed pieces under the family headers: the sample
+//! lines are the same in both text formats, so both formats share the blocks and pages and
+//! differ only in their headers.
 //! The store's lock is held only to copy out what changed, never while rendering, so polls never
 //! wait for a render. The assembled bytes are shared by every scrape until the next change.
 //!
