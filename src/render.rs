@@ -973,6 +973,18 @@ mod tests {
         }
     }
 
+    /// Reloads with only the accounts at the positions `keep` takes.
+    fn keep_accounts(store: &Store, keep: impl Fn(usize) -> bool) {
+        let infos: Vec<AccountInfo> = store.read(|s| {
+            let entries = s.accounts.values().iter().enumerate();
+            entries
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, e)| e.info.clone())
+                .collect()
+        });
+        store.set_accounts(infos);
+    }
+
     #[test]
     fn after_a_change_only_its_page_is_joined_again() {
         let store = Arc::new(Store::new());
@@ -1019,15 +1031,7 @@ mod tests {
             assert_eq!(both(&renderer, format), both(&fresh, format));
         }
         // Fewer accounts: fewer blocks and pages, the last page joined again, same bytes.
-        let infos: Vec<AccountInfo> = store.read(|s| {
-            s.accounts
-                .values()
-                .iter()
-                .take(30)
-                .map(|e| e.info.clone())
-                .collect()
-        });
-        store.set_accounts(infos);
+        keep_accounts(&store, |i| i < 30);
         let fresh = Renderer::new(store.clone()).without_process_metrics();
         assert_eq!(
             both(&renderer, Format::Classic),
@@ -1043,15 +1047,7 @@ mod tests {
         let renderer = Renderer::new(store.clone()).without_process_metrics();
         both(&renderer, Format::Classic);
         // Drop one account at the front: every later account moves to another position.
-        let infos: Vec<AccountInfo> = store.read(|s| {
-            s.accounts
-                .values()
-                .iter()
-                .skip(1)
-                .map(|e| e.info.clone())
-                .collect()
-        });
-        store.set_accounts(infos);
+        keep_accounts(&store, |i| i > 0);
         let fresh = Renderer::new(store.clone()).without_process_metrics();
         assert_eq!(
             both(&renderer, Format::Classic),

@@ -732,6 +732,20 @@ mod tests {
         }
     }
 
+    /// The accounts in the store and their timer loop running on a tracker of its own.
+    fn start(tasks: Vec<AccountTask>, store: &Arc<Store>) -> (CancellationToken, TaskTracker) {
+        store.set_accounts(tasks.iter().map(|t| t.info()).collect());
+        let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+        tracker.spawn(run_accounts(
+            tasks,
+            now_and_exactly(),
+            store.clone(),
+            tracker.clone(),
+            cancel.clone(),
+        ));
+        (cancel, tracker)
+    }
+
     fn exposition(store: &Arc<Store>) -> String {
         let rendered = Renderer::new(store.clone()).exposition(Format::Classic);
         String::from_utf8(rendered.body().to_vec()).unwrap()
@@ -1123,16 +1137,7 @@ mod tests {
             tasks.push(t);
             accounts.push(a);
         }
-        store.set_accounts(tasks.iter().map(|t| t.info()).collect());
-        let cancel = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        tracker.spawn(run_accounts(
-            tasks,
-            now_and_exactly(),
-            store.clone(),
-            tracker.clone(),
-            cancel.clone(),
-        ));
+        let (cancel, tracker) = start(tasks, &store);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let calls: Vec<u32> = accounts
             .iter()
@@ -1166,17 +1171,8 @@ mod tests {
             tasks.push(t);
             accounts.push(a);
         }
-        store.set_accounts(tasks.iter().map(|t| t.info()).collect());
         let dues: Vec<Arc<Due>> = tasks.iter().map(|t| t.due.clone()).collect();
-        let cancel = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        tracker.spawn(run_accounts(
-            tasks,
-            now_and_exactly(),
-            store.clone(),
-            tracker.clone(),
-            cancel.clone(),
-        ));
+        let (cancel, tracker) = start(tasks, &store);
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert!(store.ready(), "every account polled once");
         assert_eq!(
