@@ -190,22 +190,21 @@ pub async fn run_accounts(
                     break;
                 };
                 queue.pop_front();
-                let report = Report {
+                let mut report = Report {
                     index: i,
                     outcome: None,
                     cancelled: false,
+                    permit: Some(permit),
                     to: done.clone(),
                 };
                 let (task, store, cancel) =
                     (accounts[i].task.clone(), store.clone(), cancel.clone());
                 tracker.spawn(async move {
-                    let mut report = report;
                     match attempts(&task, &store, &cancel).await {
                         Some(outcome) => report.outcome = Some(outcome),
                         None => report.cancelled = true,
                     }
-                    // Room for the next poll of the vendor before the loop hears of this one.
-                    drop(permit);
+                    // Gives the permit back and reports (also on the way out of a panic).
                     drop(report);
                 });
             }
@@ -288,11 +287,15 @@ struct Report {
     index: usize,
     outcome: Option<Result<(), PollError>>,
     cancelled: bool,
+    /// The poll's place under its vendor's cap, given back before the report is sent, so the
+    /// loop finds room for the next poll when it hears of this one (however the task ended).
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
     to: tokio::sync::mpsc::UnboundedSender<(usize, Result<(), PollError>)>,
 }
 
 impl Drop for Report {
     fn drop(&mut self) {
+        drop(self.permit.take());
         if self.cancelled {
             return;
         }
@@ -1197,12 +1200,15 @@ mod tests {
     #[test]
     fn a_poll_that_ends_without_an_outcome_still_reports_so_the_account_stays_scheduled() {
         let (to, mut from) = tokio::sync::mpsc::unbounded_channel();
+        let cap = Arc::new(Semaphore::new(1));
         drop(Report {
             index: 3,
             outcome: None,
             cancelled: false,
+            permit: Some(cap.clone().try_acquire_owned().unwrap()),
             to: to.clone(),
         });
+        assert_eq!(cap.available_permits(), 1, "the permit is given back");
         let (i, outcome) = from.try_recv().expect("reported");
         assert_eq!(i, 3);
         assert_eq!(outcome.unwrap_err().reason, FailureReason::Panic);
@@ -1210,6 +1216,7 @@ mod tests {
             index: 4,
             outcome: None,
             cancelled: true,
+            permit: None,
             to,
         });
         assert!(from.try_recv().is_err(), "a cancelled poll reports nothing");
